@@ -1,0 +1,49 @@
+# hop: make demo (try it on a local broker) and make test (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: test demo lint typecheck unit bench tools clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+$(VENV)/.installed-local: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[local]"
+	touch $@
+
+# stunnel4 and openssl run the TLS tests; install them from Debian's packages when missing.
+tools:
+	@if ! command -v stunnel4 >/dev/null 2>&1 && ! command -v stunnel >/dev/null 2>&1 \
+	    || ! command -v openssl >/dev/null 2>&1; then \
+	  echo "installing stunnel4 and openssl for the TLS tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq stunnel4 openssl >/dev/null; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy --strict src
+
+test: $(VENV)/.installed-test tools lint typecheck
+	$(BIN)/python -m pytest
+
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not broker"
+
+demo: $(VENV)/.installed-local
+	$(BIN)/python examples/demo.py
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,187 @@
+"""The one place where librdkafka settings are built.
+
+Everything hop hands to confluent-kafka's ``Producer``, ``Consumer`` and ``AdminClient``
+comes from the functions here, so that a setting has one spelling and one default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any, Protocol
+
+from ._url import KafkaURL
+from .errors import ConfigurationError
+
+#: librdkafka's own log lines go to this logger.
+LIBRDKAFKA_LOGGER = logging.getLogger("hop.librdkafka")
+
+Settings = dict[str, Any]
+
+
+class AuthLike(Protocol):
+    """What the settings need from a credential (``hop.auth.Auth`` provides it)."""
+
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def mechanism(self) -> str: ...
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def ssl_ca_location(self) -> str | None: ...
+    @property
+    def token_endpoint(self) -> str | None: ...
+
+
+def tls_settings(ssl_ca_location: str | None) -> Settings:
+    """The TLS half of a secure connection: which CA certificates to trust.
+
+    Without a CA file librdkafka uses the system's trust store.
+    """
+    return {"ssl.ca.location": ssl_ca_location} if ssl_ca_location else {}
+
+
+def security_settings(auth: AuthLike | None) -> Settings:
+    """Security settings for a credential, or for no credential at all.
+
+    Args:
+        auth: the credential; ``None`` means a plaintext, unauthenticated connection.
+
+    Returns:
+        ``security.protocol``, the SASL settings and, for ``SASL_SSL``, the TLS settings.
+        A credential with a token endpoint uses librdkafka's own OIDC client-credentials
+        flow (client id and secret are the username and password), which refreshes tokens
+        by itself, also while the client is idle.
+    """
+    if auth is None:
+        return {"security.protocol": "PLAINTEXT"}
+    settings: Settings = {
+        "security.protocol": auth.protocol,
+        "sasl.mechanism": auth.mechanism,
+    }
+    if auth.token_endpoint:
+        settings.update(
+            {
+                "sasl.mechanism": "OAUTHBEARER",
+                "sasl.oauthbearer.method": "oidc",
+                "sasl.oauthbearer.client.id": auth.username,
+                "sasl.oauthbearer.client.secret": auth.password,
+                "sasl.oauthbearer.token.endpoint.url": auth.token_endpoint,
+            }
+        )
+    else:
+        settings["sasl.username"] = auth.username
+        settings["sasl.password"] = auth.password
+    if auth.protocol.upper().endswith("SSL"):
+        settings.update(tls_settings(auth.ssl_ca_location))
+    return settings
+
+
+def _ms(value: timedelta) -> int:
+    return max(0, int(value.total_seconds() * 1000))
+
+
+def _common(
+    url: KafkaURL,
+    auth: AuthLike | None,
+    error_cb: Callable[[Any], None] | None,
+) -> Settings:
+    settings: Settings = {
+        "bootstrap.servers": url.bootstrap_servers,
+        "logger": LIBRDKAFKA_LOGGER,
+        # hop only ever needs metadata for the topics it uses.
+        "topic.metadata.refresh.sparse": True,
+    }
+    settings.update(security_settings(auth))
+    if error_cb is not None:
+        settings["error_cb"] = error_cb
+    return settings
+
+
+def _apply_overrides(settings: Settings, overrides: Mapping[str, Any] | None) -> Settings:
+    if overrides:
+        for key in overrides:
+            if not isinstance(key, str) or "." not in key and key not in ("debug",):
+                raise ConfigurationError(
+                    f"{key!r} is not a librdkafka setting (settings are dotted names such as "
+                    "'fetch.max.bytes')"
+                )
+        settings.update(overrides)
+    return settings
+
+
+def producer_settings(
+    url: KafkaURL,
+    auth: AuthLike | None,
+    *,
+    produce_timeout: timedelta,
+    error_cb: Callable[[Any], None] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings for a ``confluent_kafka.Producer``.
+
+    Args:
+        url: where to connect.
+        auth: the credential, or None.
+        produce_timeout: how long librdkafka keeps trying to deliver a message before it
+            reports it failed; zero means forever.
+        error_cb: called with client-wide errors (broker down, authentication failed).
+        overrides: extra librdkafka settings, applied last.
+    """
+    settings = _common(url, auth, error_cb)
+    settings["message.timeout.ms"] = _ms(produce_timeout)
+    return _apply_overrides(settings, overrides)
+
+
+def consumer_settings(
+    url: KafkaURL,
+    auth: AuthLike | None,
+    *,
+    group_id: str,
+    auto_commit: bool,
+    offset_reset: str,
+    partition_eof: bool,
+    session_timeout: timedelta | None = None,
+    error_cb: Callable[[Any], None] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings for a ``confluent_kafka.Consumer``.
+
+    Offsets are never stored automatically: hop stores a message's offset only once the
+    application has asked for the next message (or marked it done), and librdkafka commits
+    what was stored, so every message is processed at least once.
+
+    Args:
+        url: where to connect.
+        auth: the credential, or None.
+        group_id: the consumer group.
+        auto_commit: whether librdkafka commits stored offsets in the background.
+        offset_reset: ``"earliest"`` or ``"latest"``: where to start without a committed offset.
+        partition_eof: whether to report reaching the end of a partition.
+        session_timeout: the group session timeout; librdkafka's default when None.
+        error_cb: called with client-wide errors.
+        overrides: extra librdkafka settings, applied last.
+    """
+    settings = _common(url, auth, error_cb)
+    settings.update(
+        {
+            "group.id": group_id,
+            "enable.auto.commit": auto_commit,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": offset_reset,
+            "enable.partition.eof": partition_eof,
+        }
+    )
+    if session_timeout is not None:
+        settings["session.timeout.ms"] = _ms(session_timeout)
+        settings["heartbeat.interval.ms"] = max(100, _ms(session_timeout) // 3)
+    return _apply_overrides(settings, overrides)
+
+
+def admin_settings(url: KafkaURL, auth: AuthLike | None) -> Settings:
+    """Settings for metadata requests (listing topics)."""
+    return _common(url, auth, None)

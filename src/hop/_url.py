@@ -1,0 +1,119 @@
+"""Parse ``kafka://[username@]host[:port][,host2[:port2]...]/[topic[,topic2...]]`` URLs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from .errors import ConfigurationError
+
+DEFAULT_PORT = 9092
+
+_HOST_RE = re.compile(
+    r"""^(?:\[(?P<ipv6>[0-9A-Fa-f:.%a-zA-Z0-9]+)\]|(?P<host>[^\[\]:/@,]+))(?::(?P<port>[^:/,]*))?$"""
+)
+_TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+@dataclass(frozen=True)
+class KafkaURL:
+    """A parsed Kafka URL.
+
+    Attributes:
+        username: the stored credential the URL asks for (never a password), or None.
+        brokers: ``(host, port)`` pairs, in the order given; IPv6 hosts without brackets.
+        topics: the topics named, possibly none.
+    """
+
+    username: str | None
+    brokers: tuple[tuple[str, int], ...]
+    topics: tuple[str, ...] = field(default=())
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The brokers as librdkafka's ``bootstrap.servers`` wants them."""
+        return ",".join(
+            f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in self.brokers
+        )
+
+    @property
+    def hostnames(self) -> tuple[str, ...]:
+        """The host part of every broker, for matching credentials."""
+        return tuple(host for host, _ in self.brokers)
+
+    def __str__(self) -> str:
+        user = f"{self.username}@" if self.username else ""
+        return f"kafka://{user}{self.bootstrap_servers}/{','.join(self.topics)}"
+
+
+def parse_url(url: str) -> KafkaURL:
+    """Parse a Kafka URL.
+
+    A password written into the URL (``user:pw@``) is dropped: it is never used and never
+    appears in an error message.
+
+    Args:
+        url: the URL, e.g. ``kafka://alice@kafka.scimma.org/gcn.circular``.
+
+    Returns:
+        The parsed URL.
+
+    Raises:
+        ConfigurationError: (a ``ValueError``) when the URL is not a well-formed Kafka URL.
+    """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"a Kafka URL must be a str, not {type(url).__name__}")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigurationError(
+            f"not a Kafka URL: {_redact(url)!r} (expected kafka://host[:port]/topic)"
+        )
+    if scheme.lower() != "kafka":
+        raise ConfigurationError(
+            f"invalid URL scheme {scheme!r} in {_redact(url)!r}: only kafka:// URLs are supported"
+        )
+    netloc, _, path = rest.partition("/")
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    username: str | None = None
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        user = unquote(userinfo.split(":", 1)[0])
+        username = user or None
+    if not netloc:
+        raise ConfigurationError(f"no broker host in Kafka URL {_redact(url)!r}")
+    brokers = tuple(_parse_host(part, url) for part in netloc.split(","))
+    topics = tuple(t for t in (unquote(t).strip() for t in path.split(",")) if t) if path else ()
+    for topic in topics:
+        if not _TOPIC_RE.match(topic):
+            raise ConfigurationError(
+                f"invalid topic name {topic!r} in {_redact(url)!r}: Kafka topic names use only "
+                "letters, digits, '.', '_' and '-'"
+            )
+    return KafkaURL(username=username, brokers=brokers, topics=topics)
+
+
+def _parse_host(part: str, url: str) -> tuple[str, int]:
+    match = _HOST_RE.match(part.strip())
+    if not match:
+        raise ConfigurationError(f"invalid broker address {part!r} in {_redact(url)!r}")
+    host = match.group("ipv6") or match.group("host")
+    port_text = match.group("port")
+    if port_text is None or port_text == "":
+        return host, DEFAULT_PORT
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigurationError(f"invalid port {port_text!r} in {_redact(url)!r}")
+    return host, int(port_text)
+
+
+def _redact(url: str) -> str:
+    """The URL with any password removed, fit for an error message."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        if ":" in userinfo:
+            netloc = f"{userinfo.split(':', 1)[0]}:[secure]@{hosts}"
+    return f"{scheme}{sep}{netloc}{slash}{path}"
