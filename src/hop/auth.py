@@ -1,0 +1,822 @@
+"""Credentials: the ``Auth`` object, the ``auth.toml`` file, and choosing one for a URL.
+
+``auth.toml`` (see :func:`hop.configure.get_config_path`) is an array of tables, the format
+other hop clients write and read::
+
+    [[auth]]
+    username = "alice-1a2b3c"
+    password = "..."
+    protocol = "SASL_SSL"
+    mechanism = "SCRAM-SHA-512"
+    hostname = "kafka.scimma.org"          # optional
+    ssl_ca_location = "/path/to/ca.pem"    # optional
+    token_endpoint = "https://..."         # optional (OAUTHBEARER / OIDC)
+
+The file holds passwords, so hop refuses to read it while group or others may read or
+write it, and always writes it with mode 0600 (directories 0700). A password never appears
+in a ``repr``, a log line, an error message or ``hop auth list``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import enum
+import errno
+import getpass
+import io
+import logging
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import tomli_w
+
+if sys.version_info >= (3, 11):
+    import tomllib as _tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as _tomllib  # type: ignore[import-not-found,unused-ignore]
+
+from .configure import get_config_path
+from .errors import (
+    ConfigurationError,
+    CredentialError,
+    CredentialFilePermissionError,
+    CredentialInputError,
+    MalformedCredentialError,
+    NoCredentialsError,
+)
+
+__all__ = [
+    "NO_CREDENTIALS_MESSAGE",
+    "Auth",
+    "SASLMethod",
+    "add_credential",
+    "delete_credential",
+    "get_config_path",
+    "list_credentials",
+    "load_auth",
+    "prune_outdated_auth",
+    "read_new_credential",
+    "select_matching_auth",
+    "write_auth_data",
+]
+
+logger = logging.getLogger(__name__)
+
+#: What to tell a person who has no stored credential (the CLI prints it as is).
+NO_CREDENTIALS_MESSAGE = (
+    "No valid credential data found\n"
+    "You can get a credential from https://my.hop.scimma.org\n"
+    "To load your credential, run 'hop auth add'"
+)
+
+_SECURE = "[secure]"
+_PROTOCOLS = ("SASL_SSL", "SASL_PLAINTEXT")
+
+
+class SASLMethod(enum.Enum):
+    """A SASL mechanism; the value is its name as Kafka spells it."""
+
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    PLAIN = "PLAIN"
+    OAUTHBEARER = "OAUTHBEARER"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value: SASLMethod | str) -> SASLMethod:
+        """The method named ``value``.
+
+        Args:
+            value: a ``SASLMethod``, or a name in either spelling, any case
+                (``"SCRAM-SHA-512"``, ``"scram_sha_512"``).
+
+        Returns:
+            The method.
+
+        Raises:
+            ValueError: for an unknown name; the message lists the known ones.
+        """
+        if isinstance(value, SASLMethod):
+            return value
+        if isinstance(value, str):
+            key = value.strip().upper().replace("-", "_")
+            if key in cls.__members__:
+                return cls[key]
+        known = ", ".join(m.value for m in cls)
+        raise ValueError(f"unknown SASL mechanism {value!r} (expected one of {known})")
+
+
+class Auth:
+    """A credential for a Kafka cluster.
+
+    Equal credentials compare equal (all fields, password included); the ``repr`` shows
+    ``[secure]`` in place of the password.
+
+    Args:
+        user: the username (for OIDC, the client id).
+        password: the password (for OIDC, the client secret).
+        host: the broker host this credential is for; empty for any host.
+        ssl: whether to use TLS (``SASL_SSL``) or not (``SASL_PLAINTEXT``).
+        method: the SASL mechanism, a ``SASLMethod`` or its name; ``SCRAM_SHA_512`` by
+            default, ``OAUTHBEARER`` by default when ``token_endpoint`` is given.
+        token_endpoint: an OIDC token endpoint URL: librdkafka then fetches and refreshes
+            tokens itself with the client-credentials flow.
+        ssl_ca_location: a file of CA certificates to trust instead of the system's.
+
+    Raises:
+        ConfigurationError: (a ``ValueError``) for an empty username or password, an
+            unknown method, or a method that contradicts ``token_endpoint``.
+    """
+
+    __slots__ = (
+        "_hostname",
+        "_method",
+        "_password",
+        "_ssl",
+        "_ssl_ca_location",
+        "_token_endpoint",
+        "_username",
+    )
+
+    def __init__(
+        self,
+        user: str,
+        password: str,
+        host: str = "",
+        ssl: bool = True,
+        method: SASLMethod | str | None = None,
+        token_endpoint: str | None = None,
+        ssl_ca_location: str | None = None,
+    ) -> None:
+        if not isinstance(user, str) or not user:
+            raise ConfigurationError("a credential needs a non-empty username (a str)")
+        if not isinstance(password, str) or not password:
+            raise ConfigurationError(f"the credential for {user!r} needs a non-empty password")
+        token_endpoint = token_endpoint or None
+        if method is None:
+            chosen = SASLMethod.OAUTHBEARER if token_endpoint else SASLMethod.SCRAM_SHA_512
+        else:
+            try:
+                chosen = SASLMethod.parse(method)
+            except ValueError as exc:
+                raise ConfigurationError(f"credential {user!r}: {exc}") from None
+        if token_endpoint and chosen is not SASLMethod.OAUTHBEARER:
+            raise ConfigurationError(
+                f"credential {user!r}: a token endpoint is used with OAUTHBEARER, not {chosen}"
+            )
+        if chosen is SASLMethod.OAUTHBEARER and not token_endpoint:
+            # librdkafka would fall back to unsigned test tokens, which no real broker takes.
+            raise ConfigurationError(
+                f"credential {user!r}: OAUTHBEARER needs a token endpoint (token_endpoint)"
+            )
+        self._username = user
+        self._password = password
+        self._hostname = host or ""
+        self._ssl = bool(ssl)
+        self._method = chosen
+        self._token_endpoint = token_endpoint
+        self._ssl_ca_location = ssl_ca_location or None
+
+    @property
+    def username(self) -> str:
+        """The username (for OIDC, the client id)."""
+        return self._username
+
+    @property
+    def password(self) -> str:
+        """The password (for OIDC, the client secret)."""
+        return self._password
+
+    @property
+    def hostname(self) -> str:
+        """The broker host this credential is for; empty when it serves any host."""
+        return self._hostname
+
+    @property
+    def method(self) -> SASLMethod:
+        """The SASL mechanism as an enum member."""
+        return self._method
+
+    @property
+    def mechanism(self) -> str:
+        """The SASL mechanism's name, e.g. ``"SCRAM-SHA-512"``."""
+        return self._method.value
+
+    @property
+    def ssl(self) -> bool:
+        """Whether the connection uses TLS."""
+        return self._ssl
+
+    @property
+    def protocol(self) -> str:
+        """``"SASL_SSL"``, or ``"SASL_PLAINTEXT"`` without TLS."""
+        return "SASL_SSL" if self._ssl else "SASL_PLAINTEXT"
+
+    @property
+    def ssl_ca_location(self) -> str | None:
+        """The CA certificates file to trust, or None for the system's trust store."""
+        return self._ssl_ca_location
+
+    @property
+    def token_endpoint(self) -> str | None:
+        """The OIDC token endpoint URL, or None."""
+        return self._token_endpoint
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self._username,
+            self._password,
+            self._hostname,
+            self._ssl,
+            self._method,
+            self._token_endpoint,
+            self._ssl_ca_location,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Auth):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        parts = [f"username={self._username!r}", f"password={_SECURE}"]
+        if self._hostname:
+            parts.append(f"hostname={self._hostname!r}")
+        parts += [f"mechanism={self.mechanism!r}", f"protocol={self.protocol!r}"]
+        if self._ssl_ca_location:
+            parts.append(f"ssl_ca_location={self._ssl_ca_location!r}")
+        if self._token_endpoint:
+            parts.append(f"token_endpoint={self._token_endpoint!r}")
+        return f"Auth({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def _label(auth: Auth) -> str:
+    """``user@host (MECHANISM)`` for messages; never the password."""
+    where = f"@{auth.hostname}" if auth.hostname else " (any host)"
+    return f"{auth.username}{where} [{auth.mechanism}]"
+
+
+def _host_only(hostname: str) -> str:
+    """The host of a ``host``, ``host:port`` or ``[v6]:port``, lower-cased, for comparing."""
+    text = hostname.strip().lower()
+    if text.startswith("["):
+        return text[1:].partition("]")[0]
+    if text.count(":") == 1:  # more than one colon is a bare IPv6 address
+        return text.partition(":")[0]
+    return text
+
+
+# ------------------------------------------------------------------------------ auth.toml
+
+
+def _check_permissions(path: Path, mode: int) -> None:
+    if os.name == "nt":  # permission bits mean nothing there
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) & ~(stat.S_IXGRP | stat.S_IXOTH):
+        raise CredentialFilePermissionError(
+            f"{path} is readable or writable by group or others, so hop will not read "
+            f"the credentials in it; fix it with: chmod 600 {path}"
+        )
+
+
+def _entry_str(entry: Mapping[str, Any], key: str, where: str, required: bool) -> str | None:
+    value = entry.get(key)
+    if value is None or value == "":
+        if required:
+            raise MalformedCredentialError(f"{where} has no {key!r}")
+        return None
+    if not isinstance(value, str):
+        raise MalformedCredentialError(
+            f"{where}: {key!r} must be a string, not {type(value).__name__}"
+        )
+    return value
+
+
+def _auth_from_entry(entry: object, where: str) -> Auth:
+    if not isinstance(entry, Mapping):
+        raise MalformedCredentialError(f"{where} is not a table of keys")
+    username = _entry_str(entry, "username", where, required=True)
+    # Label further messages with the username, now known: it is not secret.
+    where = f"{where} (username {username!r})"
+    password = _entry_str(entry, "password", where, required=True)
+    assert username is not None and password is not None
+    protocol = (_entry_str(entry, "protocol", where, required=False) or "SASL_SSL").upper()
+    if protocol not in _PROTOCOLS:
+        raise MalformedCredentialError(
+            f"{where}: unknown protocol {protocol!r} (expected SASL_SSL or SASL_PLAINTEXT)"
+        )
+    mechanism = _entry_str(entry, "mechanism", where, required=False)
+    try:
+        return Auth(
+            username,
+            password,
+            host=_entry_str(entry, "hostname", where, required=False) or "",
+            ssl=protocol == "SASL_SSL",
+            method=mechanism,
+            token_endpoint=_entry_str(entry, "token_endpoint", where, required=False),
+            ssl_ca_location=_entry_str(entry, "ssl_ca_location", where, required=False),
+        )
+    except ConfigurationError as exc:
+        raise MalformedCredentialError(f"{where}: {exc}") from None
+
+
+def _entry_from_auth(auth: Auth) -> dict[str, str]:
+    entry = {
+        "username": auth.username,
+        "password": auth.password,
+        "protocol": auth.protocol,
+        "mechanism": auth.mechanism,
+    }
+    if auth.hostname:
+        entry["hostname"] = auth.hostname
+    if auth.ssl_ca_location:
+        entry["ssl_ca_location"] = auth.ssl_ca_location
+    if auth.token_endpoint:
+        entry["token_endpoint"] = auth.token_endpoint
+    return entry
+
+
+def _no_credentials(path: Path) -> NoCredentialsError:
+    error = NoCredentialsError(f"{NO_CREDENTIALS_MESSAGE}\n(no credential file at {path})")
+    error.errno = errno.ENOENT
+    error.filename = str(path)
+    return error
+
+
+def load_auth(config_file: str | os.PathLike[str] | None = None) -> list[Auth]:
+    """Read the stored credentials.
+
+    Args:
+        config_file: the file; ``get_config_path("auth")`` when None.
+
+    Returns:
+        The credentials, in file order (possibly none, for a file without entries).
+
+    Raises:
+        NoCredentialsError: (a ``FileNotFoundError``) the file does not exist; the message
+            is :data:`NO_CREDENTIALS_MESSAGE` and the path.
+        CredentialFilePermissionError: (a ``RuntimeError``) group or others may read or
+            write the file; it is not read, and the message gives the ``chmod`` that fixes it.
+        MalformedCredentialError: (a ``KeyError``) an entry lacks a required key or has a
+            bad value; the message names the entry and the key.
+        CredentialError: the file is not valid TOML or cannot be read.
+    """
+    path = Path(config_file) if config_file is not None else Path(get_config_path("auth"))
+    try:
+        file = path.open("rb")
+    except FileNotFoundError:
+        raise _no_credentials(path) from None
+    except OSError as exc:
+        raise CredentialError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with file:
+        # Checked on the open file, so the file read is the file checked.
+        _check_permissions(path, os.fstat(file.fileno()).st_mode)
+        try:
+            data = _tomllib.load(file)
+        except _tomllib.TOMLDecodeError as exc:
+            raise CredentialError(f"{path} is not valid TOML: {exc}") from exc
+    entries = data.get("auth", [])
+    if isinstance(entries, Mapping):  # a single [auth] table rather than [[auth]]
+        entries = [entries]
+    if not isinstance(entries, list):
+        raise MalformedCredentialError(f"{path}: 'auth' must be an array of tables ([[auth]])")
+    return [
+        _auth_from_entry(entry, f"credential {index} in {path}")
+        for index, entry in enumerate(entries, 1)
+    ]
+
+
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and any missing parents with mode 0700 (whatever the umask)."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # created meanwhile by someone else
+            os.mkdir(path, 0o700)
+            os.chmod(path, 0o700)  # mkdir's mode is filtered through the umask
+
+
+def _write_private_atomically(path: Path, content: bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``content`` in one rename; the data is never world-readable."""
+    _make_private_dirs(path.parent)
+    # mkstemp creates the file with mode 0600 before a byte is written.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        if mode != 0o600:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable, where possible
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def write_auth_data(config_file: str | os.PathLike[str], credentials: Iterable[Auth]) -> None:
+    """Write credentials to ``config_file``, replacing its content.
+
+    Missing directories are created with mode 0700. The data goes to a temporary file
+    (mode 0600 from its creation) in the same directory, which then replaces the old file
+    in one rename: a crash leaves the old file or the new one, never half of either.
+
+    Args:
+        config_file: the file, normally ``get_config_path("auth")``.
+        credentials: what to store.
+    """
+    document = {"auth": [_entry_from_auth(auth) for auth in credentials]}
+    _write_private_atomically(Path(config_file), tomli_w.dumps(document).encode("utf-8"))
+
+
+# ----------------------------------------------------------------------- choosing a credential
+
+
+def select_matching_auth(
+    creds: Sequence[Auth], hostname: str | Sequence[str], username: str | None = None
+) -> Auth:
+    """Choose the credential to use for a broker.
+
+    The rules: among the credentials of ``username`` (all of them when None), those whose
+    hostname matches win; when none does, those with no hostname may serve any host. Exactly
+    one must remain.
+
+    ``hostname`` may be every host of a URL's bootstrap list: the brokers in one URL belong
+    to one cluster, so a credential stored for any of them is for that cluster.
+
+    Args:
+        creds: the candidates, e.g. ``load_auth()``.
+        hostname: the broker host (without port), or several hosts of one cluster.
+        username: the user asked for (a URL's ``user@``), or None.
+
+    Returns:
+        The chosen credential.
+
+    Raises:
+        NoCredentialsError: ``creds`` is empty.
+        CredentialError: no credential fits, or several do; the message lists those
+            considered and, for several, how to pick one with ``kafka://USERNAME@host/topic``.
+    """
+    hosts = [hostname] if isinstance(hostname, str) else list(hostname)
+    wanted = {_host_only(h) for h in hosts}
+    shown_host = hosts[0] if len(hosts) == 1 else ",".join(hosts)
+    if not creds:
+        raise NoCredentialsError(NO_CREDENTIALS_MESSAGE)
+    pool = [c for c in creds if username is None or c.username == username]
+    by_host = [c for c in pool if c.hostname and _host_only(c.hostname) in wanted]
+    hostless = [c for c in pool if not c.hostname]
+    candidates = by_host or hostless
+    for_whom = f"user {username!r} on {shown_host}" if username else shown_host
+    if not candidates:
+        considered = "; ".join(_label(c) for c in creds)
+        raise CredentialError(
+            f"no stored credential fits {for_whom}; considered: {considered}. Add one with "
+            "'hop auth add' (giving this hostname), or name a stored user in the URL"
+        )
+    if len(candidates) > 1:
+        considered = "; ".join(_label(c) for c in candidates)
+        if username is None:
+            advice = f"choose one by writing its username in the URL: kafka://<username>@{shown_host}/topic"
+        else:
+            advice = "remove the duplicate with 'hop auth remove'"
+        raise CredentialError(
+            f"several stored credentials fit {for_whom} and hop cannot choose: {considered}; "
+            f"{advice}"
+        )
+    chosen = candidates[0]
+    logger.info("using credential %s for %s", _label(chosen), shown_host)
+    return chosen
+
+
+# ----------------------------------------------------------------- entering a new credential
+
+
+def _from_csv(path: Path) -> Auth:
+    try:
+        # utf-8-sig: spreadsheet programs often start the file with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise CredentialInputError(
+            f"cannot read credentials file {path}: {exc.strerror or exc}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise CredentialInputError(f"credentials file {path} is not UTF-8 text: {exc}") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise CredentialInputError(
+            f"credentials file {path} is empty; expected a header row such as "
+            "'username,password' and one row of values"
+        )
+    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
+    for required in ("username", "password"):
+        if required not in reader.fieldnames:
+            raise MalformedCredentialError(
+                f"credentials file {path} has no {required!r} column "
+                f"(its header row is {','.join(reader.fieldnames)!r})"
+            )
+    rows = [row for row in reader if any((value or "").strip() for value in row.values())]
+    if len(rows) != 1:
+        raise CredentialInputError(
+            f"credentials file {path} holds {len(rows)} credential rows; expected exactly one"
+        )
+    row = rows[0]
+
+    def value(key: str) -> str:
+        # The password is kept exactly as written; other fields lose stray spaces.
+        raw = row.get(key) or ""
+        return raw if key == "password" else raw.strip()
+
+    username, password = value("username"), value("password")
+    if not username or not password:
+        missing = "username" if not username else "password"
+        raise CredentialInputError(f"credentials file {path} has an empty {missing}")
+    protocol = (value("protocol") or "SASL_SSL").upper()
+    if protocol not in _PROTOCOLS:
+        raise CredentialInputError(
+            f"credentials file {path}: unknown protocol {protocol!r} "
+            "(expected SASL_SSL or SASL_PLAINTEXT)"
+        )
+    try:
+        return Auth(
+            username,
+            password,
+            host=value("hostname"),
+            ssl=protocol == "SASL_SSL",
+            method=value("mechanism") or None,
+            token_endpoint=value("token_endpoint") or None,
+            ssl_ca_location=value("ssl_ca_location") or None,
+        )
+    except ConfigurationError as exc:
+        raise CredentialInputError(f"credentials file {path}: {exc}") from None
+
+
+def _ask(prompt: str) -> str:
+    try:
+        return input(prompt).strip()
+    except EOFError:
+        return ""
+
+
+def _from_terminal() -> Auth:
+    username = _ask("Username: ")
+    if not username:
+        raise CredentialInputError("no username entered; nothing was stored")
+    try:
+        password = getpass.getpass("Password: ")
+    except EOFError:
+        password = ""
+    if not password:
+        raise CredentialInputError("no password entered; nothing was stored")
+    hostname = _ask("Hostname (leave empty to use it for any host): ")
+    token_endpoint = _ask("Token endpoint (leave empty unless your provider gave one): ")
+    try:
+        return Auth(username, password, host=hostname, token_endpoint=token_endpoint or None)
+    except ConfigurationError as exc:
+        raise CredentialInputError(str(exc)) from None
+
+
+def read_new_credential(csv_file: str | os.PathLike[str] | None = None) -> Auth:
+    """Read one new credential from a CSV file, or ask for it on the terminal.
+
+    The CSV file (as https://my.hop.scimma.org hands it out) has a header row and one row
+    of values. ``username`` and ``password`` are required; ``hostname``, ``mechanism``,
+    ``protocol``, ``ssl_ca_location`` and ``token_endpoint`` are optional; other columns
+    are ignored. Without a file, hop prompts for the username, the password (through
+    ``getpass``, not echoed), the hostname and a token endpoint (both may stay empty).
+
+    Args:
+        csv_file: the CSV file, or None to ask interactively.
+
+    Returns:
+        The credential (not stored yet: see :func:`add_credential`).
+
+    Raises:
+        CredentialInputError: (a ``RuntimeError``) an empty username or password, a file
+            that cannot be read, does not hold exactly one credential row, or has a bad value.
+        MalformedCredentialError: (a ``KeyError``) the file has no ``username`` or
+            ``password`` column.
+    """
+    if csv_file is None:
+        return _from_terminal()
+    return _from_csv(Path(csv_file))
+
+
+# ---------------------------------------------------------------------- managing auth.toml
+
+
+class _AddArgs(Protocol):
+    @property
+    def cred_file(self) -> str | None: ...
+    @property
+    def force(self) -> bool: ...
+
+
+def _same_identity(a: Auth, b: Auth) -> bool:
+    return a.username == b.username and _host_only(a.hostname) == _host_only(b.hostname)
+
+
+def add_credential(args: _AddArgs) -> None:
+    """Store a new credential (``hop auth add``).
+
+    The credential is read as :func:`read_new_credential` does and added to
+    ``auth.toml`` (created when missing). A stored credential with the same username and
+    hostname is replaced only with ``args.force``. Afterwards, credentials an old
+    ``config.toml`` still holds and ``auth.toml`` now has are removed from it
+    (:func:`prune_outdated_auth`).
+
+    Args:
+        args: ``args.cred_file`` (a CSV file, or None to ask on the terminal) and
+            ``args.force`` (replace an existing credential of that username and hostname).
+
+    Raises:
+        CredentialError: a credential with that username and hostname is already stored
+            and ``args.force`` is false; nothing was written.
+        CredentialInputError: what was entered is not a usable credential.
+        CredentialFilePermissionError: the existing ``auth.toml`` is open to others.
+    """
+    path = Path(get_config_path("auth"))
+    new = read_new_credential(args.cred_file)
+    try:
+        existing = load_auth(path)
+    except NoCredentialsError:
+        existing = []
+    same = [c for c in existing if _same_identity(c, new)]
+    if same == [new]:
+        logger.info("credential %s is already stored in %s", _label(new), path)
+        return
+    if same and not args.force:
+        raise CredentialError(
+            f"a credential for {_label(same[0])} is already stored in {path}; "
+            "add it with --force to replace it"
+        )
+    updated: list[Auth] = []
+    for cred in existing:
+        if not _same_identity(cred, new):
+            updated.append(cred)
+        elif new not in updated:  # the replacement takes the first old one's place
+            updated.append(new)
+    if new not in updated:
+        updated.append(new)
+    write_auth_data(path, updated)
+    logger.info("%s credential %s in %s", "replaced" if same else "stored", _label(new), path)
+    prune_outdated_auth()
+
+
+def delete_credential(name: str) -> None:
+    """Remove one stored credential (``hop auth remove``).
+
+    Args:
+        name: ``USER`` or ``USER@HOST`` (``USER@`` names the one with no hostname).
+
+    Raises:
+        NoCredentialsError: nothing is stored.
+        CredentialInputError: (a ``RuntimeError``) no stored credential matches ``name``,
+            or several do; the message lists them.
+    """
+    path = Path(get_config_path("auth"))
+    creds = load_auth(path)
+    host: str | None = None
+    user = name
+    if "@" in name:
+        user, _, host = name.rpartition("@")
+    matches = [
+        c
+        for c in creds
+        if c.username == user and (host is None or _host_only(c.hostname) == _host_only(host))
+    ]
+    if not matches:
+        stored = "; ".join(_label(c) for c in creds) or "none"
+        raise CredentialInputError(f"no stored credential matches {name!r}; stored: {stored}")
+    if len(matches) > 1:
+        listed = "; ".join(_label(c) for c in matches)
+        raise CredentialInputError(
+            f"{len(matches)} stored credentials match {name!r}: {listed}; "
+            "name one as USER@HOST (USER@ for the one with no hostname)"
+        )
+    write_auth_data(path, [c for c in creds if c is not matches[0]])
+    logger.info("removed credential %s from %s", _label(matches[0]), path)
+
+
+def list_credentials(
+    file: TextIO | None = None, config_file: str | os.PathLike[str] | None = None
+) -> None:
+    """Print the stored credentials: username, hostname and mechanism, never a password.
+
+    Args:
+        file: where to print; standard output when None.
+        config_file: the credential file; ``get_config_path("auth")`` when None.
+
+    Raises:
+        NoCredentialsError: the credential file does not exist.
+        CredentialFilePermissionError: the file is open to group or others.
+        MalformedCredentialError: an entry in it is malformed.
+    """
+    out = file if file is not None else sys.stdout
+    path = Path(config_file) if config_file is not None else Path(get_config_path("auth"))
+    creds = load_auth(path)
+    if not creds:
+        print(f"No credentials are stored in {path}; run 'hop auth add'", file=out)
+        return
+    rows = [("USERNAME", "HOSTNAME", "MECHANISM")]
+    rows += [(c.username, c.hostname or "(any host)", c.mechanism) for c in creds]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for username, hostname, mechanism in rows:
+        print(f"{username:<{widths[0]}}  {hostname:<{widths[1]}}  {mechanism}", file=out)
+
+
+def _legacy_key(auth: Auth) -> tuple[str, str, str]:
+    return (auth.username, auth.password, _host_only(auth.hostname))
+
+
+def prune_outdated_auth(
+    config_file: str | os.PathLike[str] | None = None,
+    auth_file: str | os.PathLike[str] | None = None,
+) -> int:
+    """Remove credentials left in an old general ``config.toml`` once ``auth.toml`` has them.
+
+    Older clients kept credentials under ``auth`` in ``config.toml``. An entry there whose
+    username, password and hostname are also in ``auth.toml`` is removed; any other entry
+    stays (a warning, without the password, says to move it with ``hop auth add``). The
+    file's other settings stay; its comments and layout do not survive the rewrite.
+
+    Args:
+        config_file: the general file; ``get_config_path("general")`` when None.
+        auth_file: the credential file; ``get_config_path("auth")`` when None.
+
+    Returns:
+        How many entries were removed.
+
+    Raises:
+        ConfigurationError: ``config_file`` is not valid TOML.
+        CredentialFilePermissionError: ``auth_file`` is open to group or others.
+    """
+    path = Path(config_file) if config_file is not None else Path(get_config_path("general"))
+    try:
+        with path.open("rb") as handle:
+            mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+            data = _tomllib.load(handle)
+    except FileNotFoundError:
+        return 0
+    except _tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid TOML: {exc}") from exc
+    legacy = data.get("auth")
+    if legacy is None:
+        return 0
+    entries: list[object] = [legacy] if isinstance(legacy, Mapping) else list(legacy)
+    try:
+        stored = {_legacy_key(c) for c in load_auth(auth_file)}
+    except NoCredentialsError:
+        stored = set()
+    remaining: list[object] = []
+    for index, entry in enumerate(entries, 1):
+        try:
+            auth = _auth_from_entry(entry, f"credential {index} in {path}")
+        except MalformedCredentialError:
+            remaining.append(entry)  # cannot tell whether it was moved: leave it be
+            continue
+        if _legacy_key(auth) not in stored:
+            remaining.append(entry)
+    removed = len(entries) - len(remaining)
+    if remaining:
+        logger.warning(
+            "%s still holds %d credential(s) that are not in auth.toml; store them with "
+            "'hop auth add'",
+            path,
+            len(remaining),
+        )
+    if not removed:
+        return 0
+    if remaining:
+        data["auth"] = remaining[0] if isinstance(legacy, Mapping) else remaining
+    else:
+        del data["auth"]
+    # Passwords may remain in the file: keep it private unless none do.
+    new_mode = 0o600 if remaining else mode
+    _write_private_atomically(path, tomli_w.dumps(data).encode("utf-8"), mode=new_mode)
+    logger.info("removed %d outdated credential(s) from %s", removed, path)
+    return removed
