@@ -1,0 +1,551 @@
+"""The robust publisher's journal: an append-only file of length- and CRC-checked records.
+
+Layout (all integers big-endian)::
+
+    file    = header record*
+    header  = magic "HOPJRNL1" (8 bytes) | committed end u64 | CRC-32 of the 16 bytes before u32
+    record  = body length u32 | CRC-32 of (length field + body) u32 | body
+    body    = kind u8 | payload
+    QUEUED  (kind 1): seq u64 | topic length i16 (-1: none) | topic UTF-8
+                      | key length i32 (-1: none) | key | header count u32
+                      | (name length u16 | name UTF-8 | value length u32 | value)*
+                      | message bytes (the rest of the body)
+    SENT    (kind 2): seq u64 * n (the rest of the body)
+
+Records are only ever appended. The header is the one place written over: after each
+append it is rewritten (one small ``pwrite`` at offset 0) with the new *committed end*,
+the offset just past the last complete record. That pointer is what makes every kind of
+damage detectable:
+
+* a flipped byte inside a record fails its CRC; a garbled length points past the committed
+  end or makes the CRC fail; a flipped byte in the header fails the header's CRC;
+* a file cut short, *even exactly at a record boundary*, ends before the committed end;
+  a file cut inside the header (or emptied) has no valid header. A journal is created
+  under a temporary name and linked into place with its header already written, so an
+  existing journal file is never legitimately empty.
+
+All of these raise :class:`hop.errors.JournalCorruptError` with the path and byte offset.
+
+Crashes are a different matter. ``write`` returns only after both the record and the new
+header were handed to the OS, so a process killed (even with SIGKILL) after ``write``
+returned leaves a journal whose header covers that record: the OS keeps the bytes even
+without ``fsync``. A process killed *during* an append can leave bytes after the
+committed end (a torn record, or a complete record whose header update never happened).
+Those bytes belong to the one write that never returned to its caller; they are not
+covered by the header, so opening the journal discards them (logged as a warning) and
+nothing a caller was promised is lost. Records are never read past the committed end.
+
+With ``fsync=True`` the record is made durable before the header that covers it, and the
+header before ``write`` returns, so the same holds after a power loss. With the default
+``fsync=False`` a power loss may lose recent writes or leave a header that points past the
+data that reached the disk; the latter is reported as corruption rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import heapq
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import JournalCorruptError, JournalError
+
+__all__ = ["PublicationJournal"]
+
+log = logging.getLogger("hop.robust_publisher")
+
+MAGIC = b"HOPJRNL1"
+_HEADER = struct.Struct(">8sQ")
+_HEADER_CRC = struct.Struct(">I")
+HEADER_SIZE = _HEADER.size + _HEADER_CRC.size
+_RECORD = struct.Struct(">II")
+_LENGTH = struct.Struct(">I")
+_QUEUED_FIXED = struct.Struct(">BQh")
+_I32 = struct.Struct(">i")
+_U32 = struct.Struct(">I")
+_U16 = struct.Struct(">H")
+_U64 = struct.Struct(">Q")
+_KIND_QUEUED = 1
+_KIND_SENT = 2
+# A record longer than this cannot come from this module (Kafka messages are far smaller);
+# a length beyond it is garbage, reported before trying to read that much.
+_MAX_RECORD = 1 << 31
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(slots=True)
+class _Entry:
+    message: bytes
+    headers: Headers
+    topic: str | None
+    key: bytes | None
+
+
+def _encode_queued(
+    seq: int,
+    message: bytes,
+    headers: Sequence[tuple[str, bytes]],
+    topic: str | None,
+    key: bytes | None,
+) -> bytes:
+    topic_bytes = topic.encode("utf-8") if topic is not None else b""
+    parts = [
+        _QUEUED_FIXED.pack(_KIND_QUEUED, seq, -1 if topic is None else len(topic_bytes)),
+        topic_bytes,
+        _I32.pack(-1 if key is None else len(key)),
+        key or b"",
+        _U32.pack(len(headers)),
+    ]
+    for name, value in headers:
+        name_bytes = name.encode("utf-8")
+        parts += (_U16.pack(len(name_bytes)), name_bytes, _U32.pack(len(value)), value)
+    parts.append(message)
+    return b"".join(parts)
+
+
+def _frame(body: bytes) -> bytes:
+    length = _LENGTH.pack(len(body))
+    return length + _U32.pack(zlib.crc32(body, zlib.crc32(length))) + body
+
+
+def _decode_queued(body: bytes) -> tuple[int, _Entry]:
+    """Decode a QUEUED body; raises ValueError (or struct.error) when it does not parse."""
+    _, seq, topic_len = _QUEUED_FIXED.unpack_from(body, 0)
+    pos = _QUEUED_FIXED.size
+    topic: str | None = None
+    if topic_len >= 0:
+        topic = body[pos : pos + topic_len].decode("utf-8")
+        pos += topic_len
+    elif topic_len != -1:
+        raise ValueError("bad topic length")
+    (key_len,) = _I32.unpack_from(body, pos)
+    pos += 4
+    key: bytes | None = None
+    if key_len >= 0:
+        key = body[pos : pos + key_len]
+        pos += key_len
+    elif key_len != -1:
+        raise ValueError("bad key length")
+    (count,) = _U32.unpack_from(body, pos)
+    pos += 4
+    headers: Headers = []
+    for _ in range(count):
+        (name_len,) = _U16.unpack_from(body, pos)
+        pos += 2
+        name = body[pos : pos + name_len].decode("utf-8")
+        pos += name_len
+        (value_len,) = _U32.unpack_from(body, pos)
+        pos += 4
+        value = body[pos : pos + value_len]
+        if len(value) != value_len:
+            raise ValueError("header value runs past the record")
+        pos += value_len
+        headers.append((name, value))
+    if pos > len(body):
+        raise ValueError("fields run past the record")
+    return seq, _Entry(body[pos:], headers, topic, key)
+
+
+class PublicationJournal:
+    """The on-disk record of messages queued for publication and not yet acknowledged.
+
+    Opening a journal replays it: every message queued and not marked sent is queued again,
+    in order. When nothing is queued or in flight the file is truncated and sequence
+    numbers restart, so its size stays near the size of what is pending. The file is
+    created with mode 0600 and locked (``flock``) while open, so two publishers cannot share
+    it. The journal is safe to use from several threads.
+
+    Args:
+        journal_path: the journal file; created when missing.
+        fsync: make every append durable (``fsync``) before the call that made it returns.
+
+    Raises:
+        JournalCorruptError: the file is damaged (bad CRC, garbled length, cut short).
+        JournalError: the file cannot be created, opened or locked.
+    """
+
+    def __init__(
+        self, journal_path: str | os.PathLike[str] = "publisher.journal", *, fsync: bool = False
+    ) -> None:
+        self.path = os.fspath(journal_path)
+        self.fsync = fsync
+        self._lock = threading.Lock()
+        self._entries: dict[int, _Entry] = {}
+        self._to_send: list[int] = []
+        self._in_flight: set[int] = set()
+        self._next_seq = 0
+        self._fd = -1
+        self._end = HEADER_SIZE
+        self._open()
+
+    # -- opening and replay ------------------------------------------------------------
+
+    def _open(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = self._create()
+        except OSError as exc:
+            raise JournalError(f"cannot open the journal {self.path}: {exc}") from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise JournalError(
+                    f"the journal {self.path} is in use by another publisher"
+                ) from exc
+            self._fd = fd
+            self._replay()
+        except BaseException:
+            os.close(fd)
+            self._fd = -1
+            raise
+
+    def _create(self) -> int:
+        """Create the file with its header under a temporary name, then link it into place.
+
+        This way a journal file never exists without a header, so an empty or headerless
+        file is always damage, never a crash during creation.
+        """
+        directory = os.path.dirname(os.path.abspath(self.path))
+        temporary = f"{self.path}.{os.getpid()}.{threading.get_ident()}.new"
+        try:
+            fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise JournalError(f"cannot create the journal {self.path}: {exc}") from exc
+        try:
+            self._write_all(fd, self._header(HEADER_SIZE), 0)
+            if self.fsync:
+                os.fsync(fd)
+            try:
+                os.link(temporary, self.path)
+            except FileExistsError:
+                # Another process created it first: use theirs (the lock settles who runs).
+                os.close(fd)
+                return os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                    raise
+                os.rename(temporary, self.path)  # a file system without hard links
+            if self.fsync:
+                self._fsync_directory(directory)
+            return fd
+        except OSError as exc:
+            os.close(fd)
+            raise JournalError(f"cannot create the journal {self.path}: {exc}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+
+    @staticmethod
+    def _fsync_directory(directory: str) -> None:
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def _corrupt(self, message: str, offset: int) -> JournalCorruptError:
+        return JournalCorruptError(
+            f"the publication journal is damaged: {message}; refusing to use it rather than "
+            "lose messages (inspect or move the file away)",
+            path=self.path,
+            offset=offset,
+        )
+
+    def _replay(self) -> None:
+        size = os.fstat(self._fd).st_size
+        data = self._read_all(size)
+        if size < HEADER_SIZE:
+            raise self._corrupt(f"the file is {size} bytes long, shorter than its header", size)
+        magic, committed = _HEADER.unpack_from(data, 0)
+        if magic != MAGIC:
+            raise self._corrupt("this is not a hop publication journal (bad magic)", 0)
+        (crc,) = _HEADER_CRC.unpack_from(data, _HEADER.size)
+        if crc != zlib.crc32(data[: _HEADER.size]):
+            raise self._corrupt("the file header fails its CRC check", 0)
+        if committed < HEADER_SIZE:
+            raise self._corrupt(f"the header records an impossible end {committed}", 0)
+        if size < committed:
+            raise self._corrupt(
+                f"the file is truncated: it is {size} bytes long but its header records "
+                f"complete data up to byte {committed}",
+                size,
+            )
+        offset = HEADER_SIZE
+        max_seq = -1
+        while offset < committed:
+            if committed - offset < _RECORD.size:
+                raise self._corrupt("a record header runs past the committed end", offset)
+            length, crc = _RECORD.unpack_from(data, offset)
+            if length == 0 or length > _MAX_RECORD or offset + _RECORD.size + length > committed:
+                raise self._corrupt(f"garbled record length {length}", offset)
+            start = offset + _RECORD.size
+            body = data[start : start + length]
+            if crc != zlib.crc32(body, zlib.crc32(data[offset : offset + 4])):
+                raise self._corrupt("a record fails its CRC check", offset)
+            try:
+                max_seq = self._apply(body, max_seq)
+            except JournalError as exc:
+                raise self._corrupt(str(exc), offset) from None
+            except (ValueError, struct.error) as exc:
+                raise self._corrupt(f"a record does not parse ({exc})", offset) from None
+            offset = start + length
+        if size > committed:
+            log.warning(
+                "%s: discarding %d bytes after the last committed record (an append cut off "
+                "by a crash; its write never returned)",
+                self.path,
+                size - committed,
+            )
+            os.ftruncate(self._fd, committed)
+        self._end = committed
+        self._next_seq = max_seq + 1
+        self._to_send = sorted(self._entries)
+        if self._entries:
+            log.info("%s: replaying %d unacknowledged messages", self.path, len(self._entries))
+        else:
+            self._truncate()
+
+    def _apply(self, body: bytes, max_seq: int) -> int:
+        kind = body[0]
+        if kind == _KIND_QUEUED:
+            seq, entry = _decode_queued(body)
+            if seq <= max_seq:
+                raise JournalError(f"message {seq} is out of sequence (after {max_seq})")
+            self._entries[seq] = entry
+            return seq
+        if kind == _KIND_SENT:
+            if (len(body) - 1) % 8:
+                raise JournalError("a sent-mark record has a partial sequence number")
+            for (seq,) in _U64.iter_unpack(body[1:]):
+                if self._entries.pop(seq, None) is None:
+                    raise JournalError(f"sent mark for message {seq}, which is not queued")
+            return max_seq
+        raise JournalError(f"unknown record kind {kind}")
+
+    def _read_all(self, size: int) -> bytes:
+        chunks = []
+        offset = 0
+        while offset < size:
+            chunk = os.pread(self._fd, min(size - offset, 1 << 24), offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+        return b"".join(chunks)
+
+    # -- writing -----------------------------------------------------------------------
+
+    @staticmethod
+    def _header(end: int) -> bytes:
+        head = _HEADER.pack(MAGIC, end)
+        return head + _HEADER_CRC.pack(zlib.crc32(head))
+
+    @staticmethod
+    def _write_all(fd: int, data: bytes, offset: int) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view = view[written:]
+            offset += written
+
+    def _append(self, record: bytes) -> None:
+        """Append one framed record and move the committed end past it. Lock held."""
+        if self._fd < 0:
+            raise JournalError(f"the journal {self.path} is closed")
+        end = self._end + len(record)
+        try:
+            # Bytes past the committed end are not part of the journal until the header
+            # says so; a failed write leaves them to be overwritten by the next append.
+            self._write_all(self._fd, record, self._end)
+            if self.fsync:
+                os.fdatasync(self._fd)
+            self._write_all(self._fd, self._header(end), 0)
+            if self.fsync:
+                os.fdatasync(self._fd)
+        except OSError as exc:
+            raise JournalError(f"cannot write to the journal {self.path}: {exc}") from exc
+        self._end = end
+
+    def _truncate(self) -> None:
+        """Empty the journal when nothing is pending. Lock held."""
+        self._next_seq = 0
+        if self._end == HEADER_SIZE:
+            return
+        try:
+            # Header first: a crash between the two steps leaves only uncommitted bytes,
+            # which opening discards; the other order would look like a cut-off file.
+            self._write_all(self._fd, self._header(HEADER_SIZE), 0)
+            os.ftruncate(self._fd, HEADER_SIZE)
+            if self.fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            raise JournalError(f"cannot truncate the journal {self.path}: {exc}") from exc
+        self._end = HEADER_SIZE
+
+    # -- the public interface ----------------------------------------------------------
+
+    def queue_message(
+        self,
+        message: bytes,
+        headers: Iterable[tuple[str, bytes]] | None = None,
+        topic: str | None = None,
+        key: bytes | None = None,
+    ) -> int:
+        """Record a message to send; it is on disk (in the OS) when this returns.
+
+        Args:
+            message: the encoded message body.
+            headers: the complete Kafka headers to send with it.
+            topic: where it goes; None for the producer's own topic.
+            key: the Kafka message key, if any.
+
+        Returns:
+            The message's sequence number.
+
+        Raises:
+            JournalError: the journal is closed or the write failed.
+        """
+        header_list: Headers = [(str(k), bytes(v)) for k, v in headers] if headers else []
+        body = bytes(message)
+        key = bytes(key) if key is not None else None
+        with self._lock:
+            seq = self._next_seq
+            self._append(_frame(_encode_queued(seq, body, header_list, topic, key)))
+            self._next_seq = seq + 1
+            self._entries[seq] = _Entry(body, header_list, topic, key)
+            heapq.heappush(self._to_send, seq)
+        return seq
+
+    def get_next_message_to_send(self) -> tuple[int, bytes, Headers] | None:
+        """Take the oldest message waiting to be sent and count it as in flight.
+
+        Returns:
+            ``(seq, message, headers)``, or None when nothing waits. Its topic and key come
+            from :meth:`get_message_destination`.
+        """
+        with self._lock:
+            if not self._to_send:
+                return None
+            seq = heapq.heappop(self._to_send)
+            self._in_flight.add(seq)
+            entry = self._entries[seq]
+            return seq, entry.message, entry.headers
+
+    def get_message_destination(self, seq: int) -> tuple[str | None, bytes | None]:
+        """The topic (None: the producer's own) and key of a pending message.
+
+        Raises:
+            KeyError: no such message is pending.
+        """
+        with self._lock:
+            entry = self._entries[seq]
+            return entry.topic, entry.key
+
+    def mark_message_sent(self, seq: int) -> None:
+        """Record that the broker acknowledged a message in flight.
+
+        Raises:
+            JournalError: the message is not in flight, or the write failed.
+        """
+        self.mark_messages_sent((seq,))
+
+    def mark_messages_sent(self, seqs: Sequence[int]) -> None:
+        """Record acknowledgements for several messages in flight with one append.
+
+        Raises:
+            JournalError: one of them is not in flight, or the write failed.
+        """
+        if not seqs:
+            return
+        with self._lock:
+            unknown = [seq for seq in seqs if seq not in self._in_flight]
+            if unknown:
+                raise JournalError(f"message {unknown[0]} is not in flight")
+            self._append(_frame(bytes((_KIND_SENT,)) + struct.pack(f">{len(seqs)}Q", *seqs)))
+            for seq in seqs:
+                self._in_flight.discard(seq)
+                del self._entries[seq]
+            if not self._entries:
+                self._truncate()
+
+    def requeue_message(self, seq: int) -> None:
+        """Put a message whose delivery failed back in line, ahead of newer ones.
+
+        Raises:
+            JournalError: the message is not in flight.
+        """
+        with self._lock:
+            if seq not in self._in_flight:
+                raise JournalError(f"message {seq} is not in flight")
+            self._in_flight.remove(seq)
+            heapq.heappush(self._to_send, seq)
+
+    def has_messages_to_send(self) -> bool:
+        """Whether a message waits to be sent (never sent, or requeued)."""
+        return bool(self._to_send)
+
+    def has_messages_in_flight(self) -> bool:
+        """Whether a message was handed to the producer and not yet acknowledged."""
+        return bool(self._in_flight)
+
+    def pending_count(self) -> int:
+        """How many messages are queued or in flight."""
+        return len(self._entries)
+
+    def get_delivery_callback(
+        self, seq: int, lock: threading.Lock | threading.RLock | None = None
+    ) -> Callable[[Any, Any], None]:
+        """A confluent-kafka delivery callback for message ``seq``.
+
+        On success the message is marked sent; on failure it is requeued.
+
+        Args:
+            seq: the message's sequence number.
+            lock: held while the journal is updated, to coordinate with the caller.
+
+        Returns:
+            ``callback(kafka_error, message)``.
+        """
+
+        def on_delivery(kafka_error: Any, message: Any) -> None:
+            with lock if lock is not None else contextlib.nullcontext():
+                if kafka_error is None:
+                    self.mark_message_sent(seq)
+                else:
+                    log.warning("delivery of message %d failed, requeued: %s", seq, kafka_error)
+                    self.requeue_message(seq)
+
+        return on_delivery
+
+    @staticmethod
+    def error_callback(kafka_error: Any) -> None:
+        """A confluent-kafka ``error_cb``: logs client-wide errors (such as the broker down).
+
+        Messages are never dropped because of them: undelivered ones come back through
+        their delivery callbacks and are retried.
+        """
+        log.warning("Kafka error: %s", kafka_error)
+
+    def close(self) -> None:
+        """Close the file (and release its lock); pending messages stay in it. Idempotent."""
+        with self._lock:
+            fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __enter__(self) -> PublicationJournal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

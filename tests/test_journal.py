@@ -1,0 +1,290 @@
+"""The publication journal on its own: replay, truncation, damage detection, crash policy."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hop import _journal
+from hop._journal import HEADER_SIZE, PublicationJournal
+from hop.errors import JournalCorruptError, JournalError
+
+HERE = Path(__file__).parent
+
+
+def _drain(journal: PublicationJournal) -> list[tuple[int, bytes, list[tuple[str, bytes]]]]:
+    taken = []
+    while (item := journal.get_next_message_to_send()) is not None:
+        taken.append(item)
+    return taken
+
+
+def _three(path: Path) -> int:
+    """A closed journal holding three queued messages, the middle one sent; its size."""
+    with PublicationJournal(path) as journal:
+        journal.queue_message(b"one", [("_id", b"\x01" * 16)], topic="t1", key=b"k")
+        journal.queue_message(b"two", [("a", b"b")])
+        journal.queue_message(b"three")
+        for seq, _, _ in _drain(journal):
+            if seq == 1:
+                journal.mark_message_sent(seq)
+    return path.stat().st_size
+
+
+def test_replay_restores_unsent_messages_in_order_with_everything(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    _three(path)
+    with PublicationJournal(path) as journal:
+        assert journal.has_messages_to_send()
+        assert not journal.has_messages_in_flight()
+        assert _drain(journal) == [
+            (0, b"one", [("_id", b"\x01" * 16)]),
+            (2, b"three", []),
+        ]
+        assert journal.get_message_destination(0) == ("t1", b"k")
+        assert journal.get_message_destination(2) == (None, None)
+        assert journal.has_messages_in_flight()
+        # New messages continue after the highest replayed sequence number.
+        assert journal.queue_message(b"four") == 3
+
+
+def test_all_sent_truncates_and_restarts_sequence_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    with PublicationJournal(path) as journal:
+        seqs = [journal.queue_message(b"x" * 100) for _ in range(5)]
+        assert seqs == [0, 1, 2, 3, 4]
+        assert path.stat().st_size > HEADER_SIZE + 500
+        taken = _drain(journal)
+        journal.mark_messages_sent([seq for seq, _, _ in taken[:4]])
+        assert path.stat().st_size > HEADER_SIZE
+        journal.mark_message_sent(taken[4][0])
+        assert path.stat().st_size == HEADER_SIZE
+        assert not journal.has_messages_to_send() and not journal.has_messages_in_flight()
+        assert journal.queue_message(b"again") == 0
+    with PublicationJournal(path) as journal:
+        assert _drain(journal) == [(0, b"again", [])]
+
+
+def test_requeued_message_goes_before_newer_ones(tmp_path: Path) -> None:
+    with PublicationJournal(tmp_path / "j") as journal:
+        for body in (b"a", b"b", b"c"):
+            journal.queue_message(body)
+        first = journal.get_next_message_to_send()
+        second = journal.get_next_message_to_send()
+        assert first is not None and second is not None
+        journal.requeue_message(first[0])
+        assert journal.get_next_message_to_send() == first
+        assert journal.get_next_message_to_send() == (2, b"c", [])
+        with pytest.raises(JournalError, match="not in flight"):
+            journal.requeue_message(99)
+        with pytest.raises(JournalError, match="not in flight"):
+            journal.mark_message_sent(99)
+
+
+def test_delivery_callback_marks_sent_or_requeues(tmp_path: Path) -> None:
+    lock = threading.Lock()
+    with PublicationJournal(tmp_path / "j") as journal:
+        journal.queue_message(b"a")
+        journal.queue_message(b"b")
+        (a, _, _), (b, _, _) = _drain(journal)
+        journal.get_delivery_callback(a, lock)(None, object())
+        journal.get_delivery_callback(b, lock)(object(), object())
+        assert journal.pending_count() == 1
+        assert journal.get_next_message_to_send() == (b, b"b", [])
+        assert not lock.locked()
+        PublicationJournal.error_callback("broker down")  # logs, never raises
+
+
+def test_file_is_created_with_mode_0600_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        PublicationJournal(tmp_path / "j").close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "j").stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["j"]  # no temporary file left behind
+
+
+def test_second_user_of_a_journal_is_refused(tmp_path: Path) -> None:
+    with PublicationJournal(tmp_path / "j"), pytest.raises(JournalError, match="in use"):
+        PublicationJournal(tmp_path / "j")
+    PublicationJournal(tmp_path / "j").close()  # free again once closed
+
+
+def test_closed_journal_refuses_writes(tmp_path: Path) -> None:
+    journal = PublicationJournal(tmp_path / "j")
+    journal.close()
+    journal.close()
+    with pytest.raises(JournalError, match="closed"):
+        journal.queue_message(b"x")
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_fsync_happens_before_queue_message_returns_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool
+) -> None:
+    synced: list[int] = []
+    real = os.fdatasync
+
+    def record(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        real(fd)
+
+    monkeypatch.setattr(_journal.os, "fdatasync", record)
+    with PublicationJournal(tmp_path / "j", fsync=durable) as journal:
+        journal.queue_message(b"payload" * 10)
+        size = (tmp_path / "j").stat().st_size
+        if durable:
+            # The record is synced, then the header that covers it.
+            assert len(synced) == 2 and synced[-1] == size
+        else:
+            assert synced == []
+
+
+def test_every_flipped_byte_is_detected_with_its_offset(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    size = _three(path)
+    original = path.read_bytes()
+    for offset in range(size):
+        damaged = bytearray(original)
+        damaged[offset] ^= 0x10
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(JournalCorruptError) as info:
+            PublicationJournal(path)
+        error = info.value
+        assert error.path == str(path)
+        assert str(path) in str(error) and f"offset {error.offset}" in str(error)
+        # The reported offset is the start of the damaged record (or the header).
+        assert error.offset <= offset
+        if offset >= HEADER_SIZE:
+            assert error.offset >= HEADER_SIZE
+
+
+def test_garbled_length_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    _three(path)
+    data = bytearray(path.read_bytes())
+    data[HEADER_SIZE] = 0x7F  # the first record's length, now far past the end
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalCorruptError, match="garbled record length") as info:
+        PublicationJournal(path)
+    assert info.value.offset == HEADER_SIZE
+
+
+def test_every_truncation_is_detected_including_at_record_boundaries(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    size = _three(path)
+    original = path.read_bytes()
+    boundaries = []
+    offset = HEADER_SIZE
+    while offset < size:
+        boundaries.append(offset)
+        offset += 8 + int.from_bytes(original[offset : offset + 4], "big")
+    assert len(boundaries) == 4  # three queued records and one sent mark
+    for length in range(size):
+        path.write_bytes(original[:length])
+        with pytest.raises(JournalCorruptError) as info:
+            PublicationJournal(path)
+        if length >= HEADER_SIZE:
+            assert "truncated" in str(info.value) and info.value.offset == length
+    path.write_bytes(original)
+    PublicationJournal(path).close()
+
+
+def test_not_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    path.write_bytes(b"some other file that happens to be long enough")
+    with pytest.raises(JournalCorruptError, match="not a hop publication journal"):
+        PublicationJournal(path)
+
+
+@pytest.mark.parametrize("tail", ["torn", "complete"])
+def test_uncommitted_tail_from_a_crash_mid_append_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, tail: str
+) -> None:
+    path = tmp_path / "j"
+    with PublicationJournal(path) as journal:
+        journal.queue_message(b"kept")
+        committed = path.stat().st_size
+        journal.queue_message(b"in a write that never returned")
+        record = path.read_bytes()[committed:]
+    # Rewind the header to before the second record, as if the process had died between
+    # writing the record and the header that covers it (or in the middle of the record).
+    data = path.read_bytes()[:committed]
+    header = PublicationJournal._header(committed)
+    extra = record if tail == "complete" else record[: len(record) // 2]
+    path.write_bytes(header + data[HEADER_SIZE:] + extra)
+    with caplog.at_level(logging.WARNING, "hop.robust_publisher"):
+        with PublicationJournal(path) as journal:
+            assert _drain(journal) == [(0, b"kept", [])]
+            assert path.stat().st_size == committed
+            assert journal.queue_message(b"next") == 1
+    assert f"discarding {len(extra)} bytes" in caplog.text
+    with PublicationJournal(path) as journal:
+        assert [body for _, body, _ in _drain(journal)] == [b"kept", b"next"]
+
+
+def test_sigkill_right_after_queue_message_returns_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    script = (
+        "import os, signal, sys\n"
+        "from hop._journal import PublicationJournal\n"
+        "j = PublicationJournal(sys.argv[1])\n"
+        "for i in range(500):\n"
+        "    j.queue_message(b'm%d' % i, [('n', b'%d' % i)])\n"
+        "    if i % 3 == 2:\n"
+        "        sent, _, _ = j.get_next_message_to_send()\n"
+        "        j.get_next_message_to_send()  # left in flight\n"
+        "        j.mark_message_sent(sent)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(path)], check=False)
+    assert result.returncode == -signal.SIGKILL
+    with PublicationJournal(path) as journal:
+        bodies = [body for _, body, _ in _drain(journal)]
+    assert bodies == [b"m%d" % i for i in range(500) if i % 2 or i >= 332]
+
+
+_header_values = st.binary(max_size=40)
+_headers = st.lists(st.tuples(st.text(max_size=10), _header_values), max_size=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(max_size=300),
+            _headers,
+            st.none() | st.text(min_size=1, max_size=20),
+            st.none() | st.binary(max_size=20),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_message_survives_replay_unchanged(
+    tmp_path_factory: pytest.TempPathFactory,
+    messages: list[tuple[bytes, list[tuple[str, bytes]], str | None, bytes | None]],
+) -> None:
+    path = tmp_path_factory.mktemp("j") / "journal"
+    with PublicationJournal(path) as journal:
+        for body, headers, topic, key in messages:
+            journal.queue_message(body, headers, topic=topic, key=key)
+    with PublicationJournal(path) as journal:
+        replayed = _drain(journal)
+        assert [(body, headers) for _, body, headers in replayed] == [
+            (body, headers) for body, headers, _, _ in messages
+        ]
+        assert [journal.get_message_destination(seq) for seq, _, _ in replayed] == [
+            (topic, key) for _, _, topic, key in messages
+        ]
