@@ -105,7 +105,7 @@ def _common(
 def _apply_overrides(settings: Settings, overrides: Mapping[str, Any] | None) -> Settings:
     if overrides:
         for key in overrides:
-            if not isinstance(key, str) or "." not in key and key not in ("debug",):
+            if not isinstance(key, str) or ("." not in key and key != "debug"):
                 raise ConfigurationError(
                     f"{key!r} is not a librdkafka setting (settings are dotted names such as "
                     "'fetch.max.bytes')"
@@ -176,6 +176,10 @@ def consumer_settings(
             "enable.partition.eof": partition_eof,
         }
     )
+    if partition_eof:
+        # A reader that stops at the end learns it is there from an empty fetch; do not let
+        # the broker hold that fetch for librdkafka's default 500 ms.
+        settings["fetch.wait.max.ms"] = 100
     if session_timeout is not None:
         settings["session.timeout.ms"] = _ms(session_timeout)
         settings["heartbeat.interval.ms"] = max(100, _ms(session_timeout) // 3)

@@ -6,7 +6,10 @@ The tree::
     ├── ConfigurationError (ValueError)       a bad URL, mode, option or setting
     ├── StreamStateError (RuntimeError)       a stream used before open or after close
     ├── CredentialError                       no usable credential, or an ambiguous choice
-    │   └── NoCredentialsError                nothing stored at all ('hop auth add')
+    │   ├── NoCredentialsError (FileNotFoundError)      nothing stored ('hop auth add')
+    │   ├── CredentialFilePermissionError (RuntimeError) auth file open to group/others
+    │   ├── MalformedCredentialError (KeyError)         an entry lacks a required key
+    │   └── CredentialInputError (RuntimeError)         a credential entered or named wrongly
     ├── DecodeError (ValueError)              a file or message that does not parse as its format
     │   └── UnsafeXMLError                    XML refused for safety (entities, expansion bombs)
     ├── LocalBrokerError                      the local test broker cannot run
@@ -36,6 +39,8 @@ __all__ = [
     "BrokerUnavailableError",
     "ConfigurationError",
     "CredentialError",
+    "CredentialFilePermissionError",
+    "CredentialInputError",
     "DecodeError",
     "DeliveryError",
     "HopError",
@@ -44,6 +49,7 @@ __all__ = [
     "KafkaError",
     "KafkaTimeoutError",
     "LocalBrokerError",
+    "MalformedCredentialError",
     "NoCredentialsError",
     "StreamStateError",
     "UnknownTopicError",
@@ -68,8 +74,24 @@ class CredentialError(HopError):
     """No stored credential fits the request, or several fit and none can be chosen."""
 
 
-class NoCredentialsError(CredentialError):
-    """No credentials are stored at all."""
+class NoCredentialsError(CredentialError, FileNotFoundError):
+    """No credentials are stored at all (the credential file does not exist)."""
+
+
+class CredentialFilePermissionError(CredentialError, RuntimeError):
+    """The credential file is readable or writable by group or others; it is not read."""
+
+
+class MalformedCredentialError(CredentialError, KeyError):
+    """A stored credential lacks a required key."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CredentialInputError(CredentialError, RuntimeError):
+    """A credential typed or read for ``hop auth add`` is empty or unreadable, or a name
+    given to ``hop auth remove`` matches no stored credential or several."""
 
 
 class DecodeError(HopError, ValueError):
@@ -225,8 +247,10 @@ def translate_kafka_error(
     kafka_error: confluent_kafka.KafkaError | None
     if isinstance(error, confluent_kafka.KafkaError):
         kafka_error = error
-    elif isinstance(error, confluent_kafka.KafkaException) and error.args and isinstance(
-        error.args[0], confluent_kafka.KafkaError
+    elif (
+        isinstance(error, confluent_kafka.KafkaException)
+        and error.args
+        and isinstance(error.args[0], confluent_kafka.KafkaError)
     ):
         kafka_error = error.args[0]
     else:

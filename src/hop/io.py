@@ -1,0 +1,1123 @@
+"""Streams: open a Kafka URL for writing (``Producer``) or reading (``Consumer``).
+
+from hop import stream
+
+with stream.open("kafka://hostname:9092/topic", "w") as producer:
+    producer.write({"alert": "GRB 261126A"})
+
+with stream.open("kafka://hostname:9092/topic", "r") as consumer:
+    for message in consumer:
+        print(message)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
+
+import confluent_kafka
+
+from . import _rdkafka_config
+from ._url import KafkaURL, parse_url
+from .errors import (
+    ConfigurationError,
+    CredentialError,
+    DeliveryError,
+    HopError,
+    StreamStateError,
+    translate_kafka_error,
+)
+from .models import MessageModel, decode, encode
+
+if TYPE_CHECKING:
+    from ._deserializer import Deserializer
+
+__all__ = [
+    "Consumer",
+    "Deserializer",
+    "Metadata",
+    "Producer",
+    "StartPosition",
+    "Stream",
+    "list_topics",
+    "stream",
+]
+
+logger = logging.getLogger("hop.io")
+
+#: Headers as users give them: a mapping, or a sequence of (key, value) pairs.
+HeadersArg: TypeAlias = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None
+#: Headers as they travel: an ordered list of (str, bytes); keys may repeat.
+Headers: TypeAlias = list[tuple[str, bytes]]
+DeliveryCallback: TypeAlias = Callable[
+    [confluent_kafka.KafkaError | None, confluent_kafka.Message], None
+]
+
+_EOF = confluent_kafka.KafkaError._PARTITION_EOF
+_DEFAULT_DUPLICATE_WINDOW = 10_000
+
+
+class StartPosition(Enum):
+    """Where a consumer without committed offsets starts reading."""
+
+    EARLIEST = "earliest"
+    LATEST = "latest"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+#: ``StartPosition``, a ``datetime`` (first message at or after it), or ``-N`` (the last N
+#: messages of each partition).
+StartAt: TypeAlias = StartPosition | datetime | int
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Where a message came from.
+
+    Attributes:
+        topic: the topic.
+        partition: the partition.
+        offset: the message's offset in its partition.
+        timestamp: the message's timestamp, milliseconds since the Unix epoch.
+        key: the message key, or None.
+        headers: the message headers, an ordered list of (str, bytes) pairs.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: str | bytes | None
+    headers: Headers
+    _raw: confluent_kafka.Message = field(repr=False, compare=False)
+
+
+def _fresh_id() -> bytes:
+    # uuid.uuid4().bytes, without building a UUID object for every message.
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return bytes(raw)
+
+
+def _user_headers(headers: HeadersArg) -> Headers:
+    if not headers:
+        return []
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out: Headers = []
+    for item in items:
+        try:
+            key, value = item
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"headers must be a mapping or a sequence of (key, value) pairs, got {item!r}"
+            ) from None
+        if not isinstance(key, str):
+            raise TypeError(f"header keys must be str, not {type(key).__name__}")
+        if key.startswith("_"):
+            raise ConfigurationError(
+                f"header key {key!r} is reserved: keys starting with '_' belong to hop "
+                "(use Producer.write_raw to forward headers that hop already packed)"
+            )
+        if isinstance(value, str):
+            out.append((key, value.encode("utf-8")))
+        elif isinstance(value, bytes | bytearray | memoryview):
+            out.append((key, bytes(value)))
+        else:
+            raise TypeError(f"header {key!r} must be str or bytes, not {type(value).__name__}")
+    return out
+
+
+def _pack(
+    message: object, headers: HeadersArg, test: bool, sender: bytes | None
+) -> tuple[bytes, Headers]:
+    label, body = encode(message)
+    out = _user_headers(headers)
+    out.append(("_id", _fresh_id()))
+    if sender is not None:
+        out.append(("_sender", sender))
+    if test:
+        out.append(("_test", b"true"))
+    out.append(("_format", label.encode("utf-8")))
+    return body, out
+
+
+def _timedelta(value: timedelta | float | int, name: str) -> timedelta:
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        result = timedelta(seconds=value)
+    else:
+        raise ConfigurationError(f"{name} must be a timedelta or a number of seconds")
+    if result < timedelta(0):
+        raise ConfigurationError(f"{name} must not be negative")
+    return result
+
+
+class Producer:
+    """Writes messages to Kafka. Obtain one with ``Stream.open(url, "w")``.
+
+    A message that the broker does not acknowledge is never dropped silently: unless a
+    ``delivery_callback`` of the caller's takes charge of it, the failure is counted and
+    ``flush()`` or ``close()`` raise ``DeliveryError`` saying how many failed.
+    """
+
+    def __init__(
+        self,
+        url: KafkaURL,
+        auth: _rdkafka_config.AuthLike | None = None,
+        *,
+        produce_timeout: timedelta | float = timedelta(0),
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._url = url
+        self._produce_timeout = _timedelta(produce_timeout, "produce_timeout")
+        self._default_topic = url.topics[0] if len(url.topics) == 1 else None
+        self._sender = auth.username.encode("utf-8") if auth is not None else None
+        self._failed = 0
+        self._errors: list[confluent_kafka.KafkaError] = []
+        self._fatal: confluent_kafka.KafkaError | None = None
+        self._closed = False
+        settings = _rdkafka_config.producer_settings(
+            url,
+            auth,
+            produce_timeout=self._produce_timeout,
+            error_cb=self._on_client_error,
+            overrides=config,
+        )
+        try:
+            self._producer = confluent_kafka.Producer(settings)
+        except confluent_kafka.KafkaException as exc:
+            raise translate_kafka_error(exc, f"opening {url} for writing") from exc
+
+    # -- writing -----------------------------------------------------------------------
+
+    @staticmethod
+    def pack(
+        message: object,
+        headers: HeadersArg = None,
+        test: bool = False,
+        auth: _rdkafka_config.AuthLike | None = None,
+    ) -> tuple[bytes, Headers]:
+        """Encode a message and build its headers, exactly as ``write`` would send them.
+
+        Args:
+            message: a ``MessageModel``, ``bytes`` (sent as a blob) or any JSON-serializable value.
+            headers: the caller's headers (a mapping or a list of pairs; str values are UTF-8).
+            test: mark the message as a test message.
+            auth: the credential whose username goes in the ``_sender`` header.
+
+        Returns:
+            ``(body, headers)`` ready for ``write_raw``.
+
+        Raises:
+            TypeError: the message cannot be encoded.
+            ConfigurationError: a header key starts with ``_`` (reserved for hop).
+        """
+        sender = auth.username.encode("utf-8") if auth is not None else None
+        return _pack(message, headers, test, sender)
+
+    def write(
+        self,
+        message: object,
+        headers: HeadersArg = None,
+        delivery_callback: DeliveryCallback | None = None,
+        test: bool = False,
+        topic: str | None = None,
+        key: str | bytes | None = None,
+    ) -> None:
+        """Queue a message for sending.
+
+        Args:
+            message: a ``MessageModel``, ``bytes`` (sent as a blob) or any JSON-serializable value.
+            headers: extra headers (a mapping or a list of pairs; keys may repeat).
+            delivery_callback: called as ``callback(kafka_error, message)`` once the broker
+                has acknowledged the message (``kafka_error`` None) or it has failed; passing
+                one makes failures the callback's to handle.
+            test: mark the message as a test message (consumers skip it by default).
+            topic: the topic; required when the stream was opened on zero or several topics.
+            key: the Kafka message key.
+
+        Raises:
+            TypeError: the message cannot be encoded.
+            StreamStateError: the producer is closed.
+            KafkaError: librdkafka refused the message.
+        """
+        body, packed_headers = _pack(message, headers, test, self._sender)
+        self._produce(body, packed_headers, delivery_callback, topic, key)
+
+    def write_raw(
+        self,
+        packed: bytes,
+        headers: Headers | HeadersArg = None,
+        delivery_callback: DeliveryCallback | None = None,
+        topic: str | None = None,
+        key: str | bytes | None = None,
+    ) -> None:
+        """Send bytes and headers as they are (for instance from ``pack``), adding nothing.
+
+        Args:
+            packed: the message body.
+            headers: the complete headers, as a list of pairs or a mapping.
+            delivery_callback: as for ``write``.
+            topic: as for ``write``.
+            key: the Kafka message key.
+        """
+        if headers is None:
+            raw_headers: Any = None
+        elif isinstance(headers, Mapping):
+            raw_headers = list(headers.items())
+        else:
+            raw_headers = headers
+        self._produce(packed, raw_headers, delivery_callback, topic, key)
+
+    def _produce(
+        self,
+        body: bytes,
+        headers: Any,
+        callback: DeliveryCallback | None,
+        topic: str | None,
+        key: str | bytes | None,
+    ) -> None:
+        if self._closed:
+            raise StreamStateError(f"this producer for {self._url} is closed")
+        if self._fatal is not None:
+            raise translate_kafka_error(self._fatal, f"writing to {self._url}")
+        target = topic or self._default_topic
+        if target is None:
+            raise ConfigurationError(
+                f"{self._url} names {len(self._url.topics)} topics: pass topic= to say which "
+                "one to write to"
+            )
+        on_delivery = callback if callback is not None else self._on_delivery
+        produce = self._producer.produce
+        while True:
+            try:
+                produce(target, body, key, headers=headers, on_delivery=on_delivery)
+                break
+            except BufferError:
+                # The local queue is full: serve delivery reports until there is room.
+                self._producer.poll(0.05)
+            except confluent_kafka.KafkaException as exc:
+                raise translate_kafka_error(exc, f"writing to {target} at {self._url}") from exc
+        self._producer.poll(0)
+
+    def _on_delivery(
+        self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
+    ) -> None:
+        if error is not None:
+            self._failed += 1
+            if len(self._errors) < 5 and all(e.code() != error.code() for e in self._errors):
+                self._errors.append(error)
+            logger.warning("message to %s not delivered: %s", message.topic(), error.str())
+
+    def _on_client_error(self, error: confluent_kafka.KafkaError) -> None:
+        if error.fatal():
+            self._fatal = error
+            logger.error("producer for %s failed: %s", self._url, error.str())
+        else:
+            logger.warning("producer for %s: %s", self._url, error.str())
+
+    # -- delivery ----------------------------------------------------------------------
+
+    def poll(self, timeout: float = 0) -> int:
+        """Serve delivery reports for up to ``timeout`` seconds; return how many were served."""
+        self._check_open()
+        return self._producer.poll(timeout)
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait until every queued message is delivered or has failed.
+
+        Args:
+            timeout: seconds to wait at most; None waits until the queue is empty (bounded
+                by ``produce_timeout`` when one is set).
+
+        Returns:
+            How many messages are still queued (0 unless ``timeout`` ran out).
+
+        Raises:
+            DeliveryError: messages failed since the last check (each failure is reported once).
+        """
+        self._check_open()
+        remaining = self._wait(timeout)
+        self._raise_failures(0)
+        return remaining
+
+    def _wait(self, timeout: float | None) -> int:
+        if timeout is not None:
+            return self._producer.flush(timeout)
+        if self._produce_timeout > timedelta(0):
+            # librdkafka fails every message by then; the margin covers the last retry.
+            return self._producer.flush(self._produce_timeout.total_seconds() + 5.0)
+        while True:  # forever, but in slices so that Ctrl+C gets through
+            remaining = self._producer.flush(1.0)
+            if remaining == 0:
+                return 0
+
+    def _raise_failures(self, undelivered: int) -> None:
+        failed, errors = self._failed + undelivered, self._errors
+        self._failed, self._errors = 0, []
+        if failed:
+            reasons = "; ".join(e.str() for e in errors) or "not delivered in time"
+            raise DeliveryError(
+                f"{failed} message(s) to {self._url} were not delivered: {reasons}",
+                failed,
+                errors,
+            )
+
+    def close(self) -> None:
+        """Deliver everything queued, then close. Closing twice is harmless.
+
+        Raises:
+            DeliveryError: some messages failed or were still undelivered after
+                ``produce_timeout``; the exception says how many.
+        """
+        if self._closed:
+            return
+        try:
+            remaining = self._wait(None)
+        finally:
+            self._closed = True
+        self._raise_failures(remaining)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StreamStateError(f"this producer for {self._url} is closed")
+
+    def __len__(self) -> int:
+        """How many messages are queued and not yet acknowledged."""
+        return len(self._producer)
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except HopError as close_error:
+            # The original exception matters more; keep the delivery failure visible.
+            logger.error("while closing after an error: %s", close_error)
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True) and hasattr(self, "_producer"):
+            pending = len(self._producer)
+            if pending:
+                warnings.warn(
+                    f"producer for {self._url} dropped with {pending} message(s) not flushed; "
+                    "call close() or use it as a context manager",
+                    ResourceWarning,
+                    stacklevel=2,
+                )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<hop.io.Producer {self._url} {state}>"
+
+
+class _DuplicateFilter:
+    """Remembers the last ``size`` message ids and says whether one was seen already."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+
+    def seen(self, message_id: bytes) -> bool:
+        if message_id in self._seen:
+            self._seen.move_to_end(message_id)
+            return True
+        self._seen[message_id] = None
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return False
+
+
+def _duplicate_window(skip_duplicates: bool | int) -> int:
+    if skip_duplicates is True:
+        return _DEFAULT_DUPLICATE_WINDOW
+    if skip_duplicates is False:
+        return 0
+    if isinstance(skip_duplicates, int) and skip_duplicates > 0:
+        return skip_duplicates
+    raise ConfigurationError("skip_duplicates must be True, False or a positive number of ids")
+
+
+class Consumer:
+    """Reads messages from Kafka. Obtain one with ``Stream.open(url, "r")``.
+
+    Iterating over it yields messages (``MessageModel`` instances); ``read()`` offers the
+    options.
+    """
+
+    def __init__(
+        self,
+        url: KafkaURL,
+        auth: _rdkafka_config.AuthLike | None = None,
+        *,
+        group_id: str | None = None,
+        start_at: StartAt = StartPosition.LATEST,
+        until_eos: bool = False,
+        ignoretest: bool = True,
+        skip_duplicates: bool | int = False,
+        session_timeout: timedelta | float | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not url.topics:
+            raise ConfigurationError(f"{url} names no topic: reading needs at least one")
+        self._url = url
+        self._start_at = _check_start_at(start_at)
+        self._until_eos = until_eos
+        self._ignoretest = ignoretest
+        self._window = _duplicate_window(skip_duplicates)
+        self._explicit_group = group_id is not None
+        self._group_id = group_id if group_id is not None else f"hop-{uuid.uuid4()}"
+        self._stopped = threading.Event()
+        self._closed = False
+        self._fatal: confluent_kafka.KafkaError | None = None
+        # Partitions being read, and those read to their end (for until_eos).
+        self._assigned: set[tuple[str, int]] = set()
+        self._at_end: set[tuple[str, int]] = set()
+        self._assignment_known = False
+        # Topics that did not exist yet at open; looked for again while reading.
+        self._missing_topics: list[str] = []
+        # The last message handed out per partition, committed once the next is requested.
+        self._handed_out: confluent_kafka.Message | None = None
+        offset_reset = "earliest" if self._start_at is StartPosition.EARLIEST else "latest"
+        settings = _rdkafka_config.consumer_settings(
+            url,
+            auth,
+            group_id=self._group_id,
+            # Offsets of a random, throw-away group are worth nothing to anyone.
+            auto_commit=self._explicit_group,
+            offset_reset=offset_reset,
+            partition_eof=until_eos,
+            session_timeout=(
+                _timedelta(session_timeout, "session_timeout")
+                if session_timeout is not None
+                else None
+            ),
+            error_cb=self._on_client_error,
+            overrides=config,
+        )
+        try:
+            self._consumer = confluent_kafka.Consumer(settings)
+        except confluent_kafka.KafkaException as exc:
+            raise translate_kafka_error(exc, f"opening {url} for reading") from exc
+        try:
+            if self._explicit_group:
+                self._consumer.subscribe(
+                    list(url.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
+                )
+            else:
+                self._assign(list(url.topics), self._start_at)
+        except BaseException:
+            self._consumer.close()
+            self._closed = True
+            raise
+
+    # -- where reading starts ------------------------------------------------------------
+
+    def _partitions(self, topics: list[str]) -> list[confluent_kafka.TopicPartition]:
+        """The partitions of those topics that exist; the others are remembered as missing."""
+        found: list[confluent_kafka.TopicPartition] = []
+        missing: list[str] = []
+        for topic in topics:
+            try:
+                cluster = self._consumer.list_topics(topic, timeout=10)
+            except confluent_kafka.KafkaException as exc:
+                raise translate_kafka_error(
+                    exc, f"looking up topic {topic} at {self._url}"
+                ) from exc
+            meta = cluster.topics.get(topic)
+            if meta is None or meta.error is not None or not meta.partitions:
+                if meta is not None and meta.error is not None:
+                    code = meta.error.code()
+                    if code not in (
+                        confluent_kafka.KafkaError.UNKNOWN_TOPIC_OR_PART,
+                        confluent_kafka.KafkaError._UNKNOWN_TOPIC,
+                        confluent_kafka.KafkaError.LEADER_NOT_AVAILABLE,
+                    ):
+                        raise translate_kafka_error(meta.error, f"reading topic {topic}")
+                missing.append(topic)
+                continue
+            found.extend(confluent_kafka.TopicPartition(topic, p) for p in sorted(meta.partitions))
+        self._missing_topics = missing
+        return found
+
+    def _assign(self, topics: list[str], start_at: StartAt) -> None:
+        partitions = self._partitions(topics)
+        self._position(partitions, start_at)
+        if partitions:
+            self._consumer.incremental_assign(partitions)
+        self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+        self._assignment_known = True
+
+    def _position(
+        self, partitions: list[confluent_kafka.TopicPartition], start_at: StartAt
+    ) -> None:
+        """Set each partition's starting offset from ``start_at``."""
+        if not partitions:
+            return
+        if isinstance(start_at, datetime):
+            moment = start_at if start_at.tzinfo else start_at.replace(tzinfo=timezone.utc)
+            millis = int(moment.timestamp() * 1000)
+            query = [
+                confluent_kafka.TopicPartition(tp.topic, tp.partition, millis) for tp in partitions
+            ]
+            try:
+                found = self._consumer.offsets_for_times(query, timeout=10)
+            except confluent_kafka.KafkaException as exc:
+                raise translate_kafka_error(exc, "finding offsets by time") from exc
+            by_key = {(tp.topic, tp.partition): tp.offset for tp in found}
+            for tp in partitions:
+                offset = by_key.get((tp.topic, tp.partition), -1)
+                # -1: no message at or after that time, so start at the end.
+                tp.offset = offset if offset >= 0 else confluent_kafka.OFFSET_END
+        elif isinstance(start_at, int):
+            for tp in partitions:
+                tp.offset = _offset_tail(-start_at)
+        elif start_at is StartPosition.EARLIEST:
+            for tp in partitions:
+                tp.offset = confluent_kafka.OFFSET_BEGINNING
+        else:
+            for tp in partitions:
+                tp.offset = confluent_kafka.OFFSET_END
+
+    def _on_assign(
+        self, consumer: confluent_kafka.Consumer, partitions: list[confluent_kafka.TopicPartition]
+    ) -> None:
+        # A group's committed offsets win; the others start where start_at says.
+        try:
+            committed = consumer.committed(partitions, timeout=10) if partitions else []
+        except confluent_kafka.KafkaException as exc:
+            logger.warning("could not read committed offsets (%s); using start position", exc)
+            committed = []
+        done = {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
+        fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in done]
+        self._position(fresh, self._start_at)
+        for tp in partitions:
+            if (tp.topic, tp.partition) in done:
+                tp.offset = done[(tp.topic, tp.partition)]
+        consumer.assign(partitions)
+        self._assigned = {(tp.topic, tp.partition) for tp in partitions}
+        self._at_end &= self._assigned
+        self._assignment_known = True
+
+    def _on_revoke(
+        self, consumer: confluent_kafka.Consumer, partitions: list[confluent_kafka.TopicPartition]
+    ) -> None:
+        self._commit_handed_out()
+        self._assigned -= {(tp.topic, tp.partition) for tp in partitions}
+
+    def _look_for_missing_topics(self) -> None:
+        missing = self._missing_topics
+        if missing:
+            # Everything in a topic that appeared after we started is new to us.
+            self._assign(missing, StartPosition.EARLIEST)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[MessageModel]:
+        return self.read()
+
+    @overload
+    def read(
+        self,
+        metadata: Literal[False] = ...,
+        autocommit: bool = ...,
+        batch_size: int = ...,
+        batch_timeout: timedelta = ...,
+        skip_duplicates: bool | int | None = ...,
+    ) -> Iterator[MessageModel]: ...
+
+    @overload
+    def read(
+        self,
+        metadata: Literal[True],
+        autocommit: bool = ...,
+        batch_size: int = ...,
+        batch_timeout: timedelta = ...,
+        skip_duplicates: bool | int | None = ...,
+    ) -> Iterator[tuple[MessageModel, Metadata]]: ...
+
+    @overload
+    def read(
+        self,
+        metadata: bool,
+        autocommit: bool = ...,
+        batch_size: int = ...,
+        batch_timeout: timedelta = ...,
+        skip_duplicates: bool | int | None = ...,
+    ) -> Iterator[MessageModel | tuple[MessageModel, Metadata]]: ...
+
+    def read(
+        self,
+        metadata: bool = False,
+        autocommit: bool = True,
+        batch_size: int = 100,
+        batch_timeout: timedelta = timedelta(seconds=0.2),
+        skip_duplicates: bool | int | None = None,
+    ) -> Iterator[MessageModel | tuple[MessageModel, Metadata]]:
+        """Yield messages as they arrive.
+
+        Args:
+            metadata: yield ``(message, Metadata)`` pairs instead of messages.
+            autocommit: mark each message done (for a consumer group) once the next one is
+                requested; without it only ``mark_done`` commits.
+            batch_size: how many messages to fetch from librdkafka at once.
+            batch_timeout: how long to wait for a message before checking ``stop()`` again.
+            skip_duplicates: drop messages whose ``_id`` was among the last N seen (True:
+                N = 10,000; an int: that N); None uses the stream's setting.
+
+        Yields:
+            Messages, or ``(message, Metadata)`` pairs.
+
+        Raises:
+            StreamStateError: the consumer is closed.
+            KafkaError: a fatal error from Kafka (authentication, authorization).
+        """
+        self._check_open()
+        if batch_size < 1:
+            raise ConfigurationError("batch_size must be at least 1")
+        wait = _timedelta(batch_timeout, "batch_timeout").total_seconds()
+        window = self._window if skip_duplicates is None else _duplicate_window(skip_duplicates)
+        duplicates = _DuplicateFilter(window) if window else None
+        store = autocommit and self._explicit_group
+        ignoretest = self._ignoretest
+        consumer = self._consumer
+        until_eos = self._until_eos
+        next_topic_check = 0.0
+        while not self._stopped.is_set():
+            if until_eos and self._finished():
+                return
+            if self._missing_topics and not until_eos:
+                now = time.monotonic()
+                if now >= next_topic_check:
+                    next_topic_check = now + 1.0
+                    self._look_for_missing_topics()
+            # Take what is ready without waiting; only when nothing is, wait for one message,
+            # so that a trickle of alerts is delivered at once rather than per batch_timeout.
+            batch = consumer.consume(batch_size, 0)
+            if not batch:
+                first = consumer.poll(wait)
+                if first is None:
+                    continue
+                batch = [first]
+            for raw in batch:
+                error = raw.error()
+                if error is not None:
+                    if error.code() == _EOF:
+                        self._at_end.add((cast(str, raw.topic()), cast(int, raw.partition())))
+                        if until_eos and self._finished():
+                            return
+                        continue
+                    self._on_message_error(error)
+                    continue
+                headers = cast(Headers, raw.headers() or [])
+                label: str | None = None
+                message_id: bytes | None = None
+                is_test = False
+                for hkey, hvalue in headers:
+                    if hkey == "_format":
+                        label = hvalue.decode("utf-8", "replace") if hvalue else None
+                    elif hkey == "_id":
+                        message_id = hvalue
+                    elif hkey == "_test":
+                        is_test = True
+                if (is_test and ignoretest) or (
+                    duplicates is not None
+                    and message_id is not None
+                    and duplicates.seen(message_id)
+                ):
+                    if store:
+                        consumer.store_offsets(raw)
+                    continue
+                model = decode(raw.value(), label)
+                self._handed_out = raw
+                if metadata:
+                    yield model, _metadata(raw, headers)
+                else:
+                    yield model
+                # The caller asked for the next message: this one is done.
+                self._handed_out = None
+                if store:
+                    consumer.store_offsets(raw)
+                if self._stopped.is_set():
+                    return
+
+    def _finished(self) -> bool:
+        if self._missing_topics and not self._assigned:
+            return True
+        return self._assignment_known and self._assigned <= self._at_end
+
+    def _on_message_error(self, error: confluent_kafka.KafkaError) -> None:
+        if error.fatal() or error.code() in (
+            confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            confluent_kafka.KafkaError.GROUP_AUTHORIZATION_FAILED,
+            confluent_kafka.KafkaError.SASL_AUTHENTICATION_FAILED,
+            confluent_kafka.KafkaError._AUTHENTICATION,
+        ):
+            raise translate_kafka_error(error, f"reading from {self._url}")
+        logger.warning("while reading from %s: %s", self._url, error.str())
+
+    def _on_client_error(self, error: confluent_kafka.KafkaError) -> None:
+        if error.fatal():
+            self._fatal = error
+        logger.warning("consumer for %s: %s", self._url, error.str())
+
+    # -- committing ------------------------------------------------------------------------
+
+    def mark_done(self, metadata: Metadata, asynchronous: bool = True) -> None:
+        """Commit a message as processed, so its group will not be handed it again.
+
+        Args:
+            metadata: the message's ``Metadata`` (from ``read(metadata=True)``).
+            asynchronous: return without waiting for the broker to confirm the commit.
+
+        Raises:
+            KafkaError: a synchronous commit failed.
+        """
+        self._check_open()
+        offset = confluent_kafka.TopicPartition(
+            metadata.topic, metadata.partition, metadata.offset + 1
+        )
+        try:
+            if asynchronous:
+                self._consumer.commit(offsets=[offset], asynchronous=True)
+            else:
+                self._consumer.commit(offsets=[offset], asynchronous=False)
+        except confluent_kafka.KafkaException as exc:
+            raise translate_kafka_error(exc, f"committing offset to {self._url}") from exc
+
+    def _commit_handed_out(self) -> None:
+        """Commit offsets stored so far (messages handed out and finished)."""
+        if not self._explicit_group:
+            return
+        try:
+            self._consumer.commit(asynchronous=False)
+        except confluent_kafka.KafkaException as exc:
+            kafka_error = exc.args[0] if exc.args else None
+            if (
+                isinstance(kafka_error, confluent_kafka.KafkaError)
+                and kafka_error.code() == confluent_kafka.KafkaError._NO_OFFSET
+            ):
+                return
+            logger.warning("could not commit offsets for %s: %s", self._url, exc)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Make ``read()`` return after the current message. Safe from any thread or a
+        signal handler."""
+        self._stopped.set()
+
+    def close(self) -> None:
+        """Commit what was handed out and finished, leave the group, close. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stopped.set()
+        try:
+            if self._explicit_group and self._handed_out is not None:
+                # Closing normally after receiving a message means it was dealt with.
+                try:
+                    self._consumer.store_offsets(self._handed_out)
+                except confluent_kafka.KafkaException:
+                    pass
+            self._handed_out = None
+            self._commit_handed_out()
+        finally:
+            self._consumer.close()
+
+    def list_topics(self, timeout: float = -1.0) -> dict[str, Any]:
+        """The topics on the broker, as a dict of name to topic metadata.
+
+        Args:
+            timeout: seconds to wait at most; -1 waits indefinitely.
+        """
+        self._check_open()
+        try:
+            return dict(self._consumer.list_topics(timeout=timeout).topics)
+        except confluent_kafka.KafkaException as exc:
+            raise translate_kafka_error(exc, f"listing topics at {self._url}") from exc
+
+    @staticmethod
+    def is_test(message: Any) -> bool:
+        """Whether a message is a test message (it has a ``_test`` header).
+
+        Args:
+            message: a ``Metadata``, a ``(model, Metadata)`` pair, or a raw
+                ``confluent_kafka.Message``.
+        """
+        if isinstance(message, tuple) and len(message) == 2:
+            message = message[1]
+        if isinstance(message, Metadata):
+            headers: Headers | None = message.headers
+        elif hasattr(message, "headers"):
+            headers = message.headers()
+        else:
+            raise TypeError(f"cannot tell whether {type(message).__name__} is a test message")
+        return any(key == "_test" for key, _ in headers or ())
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StreamStateError(f"this consumer for {self._url} is closed")
+        if self._fatal is not None:
+            raise translate_kafka_error(self._fatal, f"reading from {self._url}")
+
+    def __enter__(self) -> Consumer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None and not isinstance(exc, KeyboardInterrupt | GeneratorExit):
+            # The message being processed when it failed is not done.
+            self._handed_out = None
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<hop.io.Consumer {self._url} group={self._group_id} {state}>"
+
+
+def _offset_tail(count: int) -> int:
+    # librdkafka's RD_KAFKA_OFFSET_TAIL(count): start `count` messages before the end.
+    return -2000 - count
+
+
+def _metadata(raw: confluent_kafka.Message, headers: Headers) -> Metadata:
+    return Metadata(
+        topic=raw.topic() or "",
+        partition=raw.partition() or 0,
+        offset=raw.offset() or 0,
+        timestamp=raw.timestamp()[1],
+        key=raw.key(),
+        headers=headers,
+        _raw=raw,
+    )
+
+
+def _check_start_at(start_at: object) -> StartAt:
+    if isinstance(start_at, StartPosition | datetime):
+        return start_at
+    if isinstance(start_at, int) and not isinstance(start_at, bool):
+        if start_at < 0:
+            return start_at
+        raise ConfigurationError(
+            f"start_at={start_at}: a number means the last N messages and must be negative "
+            "(-N); use StartPosition.EARLIEST to read from the beginning"
+        )
+    raise ConfigurationError(
+        f"start_at must be a StartPosition, a datetime or a negative int, not {start_at!r}"
+    )
+
+
+def _resolve_auth(auth: Any, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
+    """The credential to use for ``url``, from what ``Stream(auth=...)`` was given."""
+    if auth is False or auth is None:
+        return None
+    if auth is True or isinstance(auth, list | tuple):
+        try:
+            from . import auth as hop_auth
+        except ImportError as exc:  # pragma: no cover - hop.auth ships with hop
+            raise CredentialError("stored credentials are not available") from exc
+        creds = hop_auth.load_auth() if auth is True else list(auth)
+        chosen: _rdkafka_config.AuthLike = hop_auth.select_matching_auth(
+            creds, url.hostnames[0], url.username
+        )
+        return chosen
+    if all(hasattr(auth, name) for name in ("username", "password", "protocol", "mechanism")):
+        single: _rdkafka_config.AuthLike = auth
+        return single
+    raise ConfigurationError(
+        f"auth must be True, False, an Auth or a list of Auth, not {type(auth).__name__}"
+    )
+
+
+_OPEN_OPTIONS = {
+    "r": {"start_at", "until_eos", "skip_duplicates", "session_timeout", "config"},
+    "w": {"produce_timeout", "config"},
+}
+
+
+class Stream:
+    """Opens Kafka URLs for reading or writing, with shared defaults.
+
+    Args:
+        auth: ``True`` to use the stored credentials (``hop auth add``), ``False`` for none,
+            an ``Auth``, or a list of them to choose from by the URL's host and user.
+        start_at: where readers without committed offsets start: ``StartPosition.EARLIEST``,
+            ``StartPosition.LATEST``, a ``datetime`` or ``-N`` (the last N of each partition).
+        until_eos: readers stop once they reach the end of every partition.
+        skip_duplicates: readers drop messages whose ``_id`` they saw recently (see
+            ``Consumer.read``).
+    """
+
+    def __init__(
+        self,
+        auth: Any = True,
+        start_at: StartAt = StartPosition.LATEST,
+        until_eos: bool = False,
+        skip_duplicates: bool | int = False,
+    ) -> None:
+        self.auth = auth
+        self.start_at = _check_start_at(start_at)
+        self.until_eos = until_eos
+        self.skip_duplicates = skip_duplicates
+
+    @overload
+    def open(
+        self,
+        url: str,
+        mode: Literal["r"] = ...,
+        group_id: str | None = ...,
+        ignoretest: bool = ...,
+        **kwargs: Any,
+    ) -> Consumer: ...
+
+    @overload
+    def open(
+        self,
+        url: str,
+        mode: Literal["w"],
+        group_id: str | None = ...,
+        ignoretest: bool = ...,
+        **kwargs: Any,
+    ) -> Producer: ...
+
+    @overload
+    def open(
+        self,
+        url: str,
+        mode: str,
+        group_id: str | None = ...,
+        ignoretest: bool = ...,
+        **kwargs: Any,
+    ) -> Consumer | Producer: ...
+
+    def open(
+        self,
+        url: str,
+        mode: str = "r",
+        group_id: str | None = None,
+        ignoretest: bool = True,
+        **kwargs: Any,
+    ) -> Consumer | Producer:
+        """Open a Kafka URL.
+
+        Args:
+            url: ``kafka://[user@]host[:port][,host2...]/[topic[,topic2...]]``.
+            mode: ``"r"`` to read, ``"w"`` to write.
+            group_id: (reading) the consumer group to join; a random one when None.
+            ignoretest: (reading) skip test messages.
+            **kwargs: reading: ``start_at``, ``until_eos``, ``skip_duplicates`` (override the
+                stream's), ``session_timeout``; writing: ``produce_timeout`` (a timedelta,
+                0 = wait forever); both: ``config``, extra librdkafka settings. Settings from
+                the general configuration file (``hop.configure``) fill in what is not given.
+
+        Returns:
+            A ``Consumer`` for ``"r"``, a ``Producer`` for ``"w"``.
+
+        Raises:
+            ConfigurationError: (a ``ValueError``) a bad URL, mode or option.
+            CredentialError: no stored credential fits the URL.
+        """
+        if mode not in _OPEN_OPTIONS:
+            raise ConfigurationError(f"invalid mode {mode!r}: use 'r' to read or 'w' to write")
+        parsed = parse_url(url)
+        unknown = set(kwargs) - _OPEN_OPTIONS[mode]
+        if unknown:
+            raise ConfigurationError(
+                f"unexpected option(s) for mode {mode!r}: {', '.join(sorted(unknown))}"
+            )
+        options = {**_configured_defaults(_OPEN_OPTIONS[mode]), **kwargs}
+        if mode == "r":
+            if not parsed.topics:
+                raise ConfigurationError(f"{url!r} names no topic: reading needs at least one")
+            credential = _resolve_auth(self.auth, parsed)
+            return Consumer(
+                parsed,
+                credential,
+                group_id=group_id,
+                start_at=options.pop("start_at", self.start_at),
+                until_eos=options.pop("until_eos", self.until_eos),
+                ignoretest=ignoretest,
+                skip_duplicates=options.pop("skip_duplicates", self.skip_duplicates),
+                **options,
+            )
+        credential = _resolve_auth(self.auth, parsed)
+        return Producer(parsed, credential, **options)
+
+
+def _configured_defaults(allowed: set[str]) -> dict[str, Any]:
+    """Options from the general configuration (file and HOP_ variables) that apply here."""
+    try:
+        from .configure import load_config
+    except ImportError:  # pragma: no cover - hop.configure ships with hop
+        return {}
+    settings = load_config()
+    return {key: value for key, value in settings.items() if key in allowed}
+
+
+def list_topics(url: str, auth: Any = True, timeout: float = -1.0) -> dict[str, Any]:
+    """List the topics a broker offers.
+
+    Args:
+        url: the broker's Kafka URL (topics in it are ignored).
+        auth: as for ``Stream``.
+        timeout: seconds to wait for the broker; -1 waits indefinitely.
+
+    Returns:
+        A dict of topic name to ``confluent_kafka.admin.TopicMetadata``.
+
+    Raises:
+        BrokerUnavailableError: the broker could not be reached within ``timeout``.
+        KafkaError: another error from the broker.
+    """
+    from confluent_kafka.admin import AdminClient
+
+    parsed = parse_url(url)
+    credential = _resolve_auth(auth, parsed)
+    client = AdminClient(_rdkafka_config.admin_settings(parsed, credential))
+    try:
+        metadata = client.list_topics(timeout=timeout)
+    except confluent_kafka.KafkaException as exc:
+        raise translate_kafka_error(exc, f"listing topics at {parsed}") from exc
+    return dict(metadata.topics)
+
+
+def __getattr__(name: str) -> Any:
+    # Deserializer is built from the registered models, plugins included: load it on demand.
+    if name == "Deserializer":
+        from ._deserializer import Deserializer
+
+        return Deserializer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: The default stream: ``from hop import stream; stream.open(url, "r")``.
+stream = Stream()
