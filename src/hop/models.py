@@ -9,20 +9,27 @@ model class knows how to turn itself into a body (``serialize``) and back
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+from hop import _avro, _xml
 from hop.errors import DecodeError
 
 __all__ = [
+    "AvroBlob",
     "Blob",
+    "GCNCircular",
+    "GCNTextNotice",
     "JSONBlob",
     "MessageModel",
+    "VOEvent",
     "decode",
     "encode",
     "format_name",
@@ -268,6 +275,419 @@ class JSONBlob(MessageModel):
         return json.dumps(self.content)
 
 
+_VOEVENT_NAMESPACE = "http://www.ivoa.net/xml/VOEvent/v2.0"
+_VOEVENT_ELEMENTS = (
+    "Who",
+    "What",
+    "WhereWhen",
+    "How",
+    "Why",
+    "Citations",
+    "Description",
+    "Reference",
+)
+
+
+def _join_chunks(input_: Any) -> bytes:
+    """Bytes of ``input_``, which may also be an iterator of str or bytes chunks."""
+    if isinstance(input_, (str, bytes, bytearray, memoryview)) or callable(
+        getattr(input_, "read", None)
+    ):
+        return _read_bytes(input_)
+    if isinstance(input_, Iterator):
+        return b"".join(_read_bytes(chunk) for chunk in input_)
+    return _read_bytes(input_)
+
+
+@dataclass
+class VOEvent(MessageModel):
+    """An IVOA VOEvent 2.0 alert (format ``voevent``).
+
+    The element fields hold what ``xmltodict`` makes of each element: attributes as
+    ``"@name"`` keys, text as ``"#text"`` (or a plain string for a text-only element).
+    A VOEvent read from XML keeps the original document and sends it byte for byte (as long
+    as its fields are unchanged); equality compares the fields only.
+
+    Attributes:
+        ivorn: the event's identifier, ``ivo://...``.
+        role: ``observation``, ``prediction``, ``utility`` or ``test``.
+        version: the VOEvent version.
+        Who, What, WhereWhen, How, Why, Citations, Description, Reference: the elements.
+    """
+
+    format_name: ClassVar[str] = "voevent"
+
+    ivorn: str
+    role: str = "observation"
+    version: str = "2.0"
+    Who: dict[str, Any] = dataclasses.field(default_factory=dict)
+    What: dict[str, Any] = dataclasses.field(default_factory=dict)
+    WhereWhen: dict[str, Any] = dataclasses.field(default_factory=dict)
+    How: dict[str, Any] = dataclasses.field(default_factory=dict)
+    Why: dict[str, Any] = dataclasses.field(default_factory=dict)
+    Citations: dict[str, Any] = dataclasses.field(default_factory=dict)
+    Description: Any = dataclasses.field(default_factory=dict)
+    Reference: Any = dataclasses.field(default_factory=dict)
+    # The document it was read from, and a copy of the fields it gave, to tell if it is stale.
+    _xml: bytes | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
+    _xml_fields: dict[str, Any] | None = dataclasses.field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def _fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.compare}
+
+    def serialize(self) -> dict[str, Any]:
+        """Encode this model for sending.
+
+        Returns:
+            ``{"format": "voevent", "content": <XML bytes>}``: the original document when
+            there is one and the fields are unchanged, else a document written from the
+            fields.
+        """
+        if self._xml is not None and self._xml_fields == self._fields():
+            return {"format": "voevent", "content": self._xml}
+        return {"format": "voevent", "content": self.to_xml()}
+
+    def to_xml(self) -> bytes:
+        """Write a VOEvent 2.0 document from the fields.
+
+        Returns:
+            The UTF-8 encoded document.
+        """
+        root: dict[str, Any] = {
+            "@xmlns:voe": _VOEVENT_NAMESPACE,
+            "@ivorn": self.ivorn,
+            "@role": self.role,
+            "@version": self.version,
+        }
+        for name in _VOEVENT_ELEMENTS:
+            value = getattr(self, name)
+            if value not in ({}, None, ""):
+                root[name] = value
+        return _xml.unparse_xml({"voe:VOEvent": root})
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> VOEvent:
+        """Read a message body: VOEvent XML, or the older clients' JSON of the fields.
+
+        Args:
+            data: the message body.
+
+        Returns:
+            The VOEvent.
+
+        Raises:
+            UnsafeXMLError: the XML declares entities (refused for safety).
+            DecodeError: the body is neither a VOEvent document nor a JSON VOEvent.
+        """
+        if bytes(data[:64]).lstrip()[:1] == b"{":
+            try:
+                fields = json.loads(data)
+            except (ValueError, RecursionError) as exc:
+                raise DecodeError(f"voevent message is not valid JSON: {exc}") from exc
+            return cls._from_fields(fields)
+        return cls._from_xml(bytes(data))
+
+    @classmethod
+    def _from_fields(cls, fields: Any) -> VOEvent:
+        if not isinstance(fields, dict):
+            raise DecodeError(f"a JSON VOEvent must be an object, not {type(fields).__name__}")
+        ivorn = fields.get("ivorn")
+        if not isinstance(ivorn, str):
+            raise DecodeError("a JSON VOEvent needs an 'ivorn' string")
+        known = {f.name for f in dataclasses.fields(cls) if f.init}
+        return cls(**{key: value for key, value in fields.items() if key in known})
+
+    @classmethod
+    def _from_xml(cls, data: bytes) -> VOEvent:
+        document = _xml.parse_xml(data, "VOEvent")
+        root_tag, root = next(iter(document.items()))
+        if root_tag.rpartition(":")[2] != "VOEvent":
+            raise DecodeError(f"not a VOEvent: the root element is <{root_tag}>, not <VOEvent>")
+        if not isinstance(root, dict) or not isinstance(root.get("@ivorn"), str):
+            raise DecodeError("not a valid VOEvent: the root element has no ivorn attribute")
+        kwargs: dict[str, Any] = {"ivorn": root["@ivorn"]}
+        for attribute in ("role", "version"):
+            if isinstance(root.get(f"@{attribute}"), str):
+                kwargs[attribute] = root[f"@{attribute}"]
+        for name in _VOEVENT_ELEMENTS:
+            value = root.get(name)
+            if value is not None:
+                kwargs[name] = value
+        event = cls(**kwargs)
+        event._xml = data
+        event._xml_fields = copy.deepcopy(event._fields())
+        return event
+
+    @classmethod
+    def load(cls, input_: Any) -> VOEvent:
+        """Read a VOEvent XML document (or the older JSON form).
+
+        Args:
+            input_: str, bytes, a file object, or an iterator of str/bytes chunks.
+
+        Returns:
+            The VOEvent, keeping the document's bytes to send.
+
+        Raises:
+            UnsafeXMLError: the XML declares entities (refused for safety).
+            DecodeError: the input is not a VOEvent.
+        """
+        return cls.deserialize(_join_chunks(input_))
+
+    def __str__(self) -> str:
+        return json.dumps(self._fields(), indent=2, default=str)
+
+
+_HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z0-9_ /.()-]*?)\s*:\s?(.*)\Z", re.DOTALL)
+
+
+def _header_name(line: str) -> tuple[str, str] | None:
+    match = _HEADER_LINE.match(line)
+    if match is None:
+        return None
+    return match.group(1).lower(), match.group(2).strip()
+
+
+@dataclass
+class GCNCircular(MessageModel):
+    """A GCN Circular: RFC 822 style header lines, a blank line, then the text.
+
+    Attributes:
+        header: the header fields, names in lower case (``title``, ``number``, ``subject``,
+            ``date``, ``from``).
+        body: the text after the header.
+    """
+
+    format_name: ClassVar[str] = "circular"
+
+    header: dict[str, str]
+    body: str
+
+    def serialize(self) -> dict[str, Any]:
+        """Encode this model for sending.
+
+        Returns:
+            ``{"format": "circular", "content": JSON {"header": ..., "body": ...}}``.
+        """
+        content = json.dumps({"header": self.header, "body": self.body}).encode("utf-8")
+        return {"format": "circular", "content": content}
+
+    @classmethod
+    def _from_fields(cls, fields: Any) -> GCNCircular:
+        if not isinstance(fields, dict):
+            raise DecodeError(f"a circular must be a JSON object, not {type(fields).__name__}")
+        header, body = fields.get("header"), fields.get("body")
+        if not isinstance(header, dict) or not isinstance(body, str):
+            raise DecodeError('a circular needs a "header" object and a "body" string')
+        return cls(header={str(k).lower(): str(v) for k, v in header.items()}, body=body)
+
+    @classmethod
+    def load(cls, input_: Any) -> GCNCircular:
+        """Parse circular text: ``NAME: value`` header lines, a blank line, the body.
+
+        Header names are lower-cased; a line starting with whitespace continues the value
+        above it.
+
+        Args:
+            input_: str, bytes or a file object.
+
+        Returns:
+            The circular.
+
+        Raises:
+            DecodeError: the text does not start with a header.
+        """
+        text = _read_text(input_, "GCN circular")
+        head, separator, body = text.replace("\r\n", "\n").partition("\n\n")
+        if not separator and head.endswith("\n"):
+            head = head[:-1]
+        header: dict[str, str] = {}
+        last: str | None = None
+        for number, line in enumerate(head.split("\n"), start=1):
+            if line[:1] in (" ", "\t") and last is not None:
+                header[last] = f"{header[last]} {line.strip()}".strip()
+                continue
+            parsed = _header_name(line)
+            if parsed is None:
+                raise DecodeError(
+                    f"not a GCN circular: header line {number} is not 'NAME: value': {line!r:.80}"
+                )
+            last, value = parsed
+            header[last] = value
+        return cls(header=header, body=body)
+
+    def __str__(self) -> str:
+        lines = [f"{name.upper() + ':':<9}{value}" for name, value in self.header.items()]
+        return "\n".join(lines) + "\n\n" + self.body
+
+
+@dataclass
+class GCNTextNotice(MessageModel):
+    """A plain-text GCN notice of ``KEY: value`` lines (format ``gcntextnotice``).
+
+    Attributes:
+        raw: the notice text, sent as is.
+        fields: the values by key, keys in lower case. A line starting with whitespace
+            continues the value above it (joined with a newline), and so does a key that
+            appears again.
+    """
+
+    format_name: ClassVar[str] = "gcntextnotice"
+
+    raw: str
+    fields: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def serialize(self) -> dict[str, Any]:
+        """Encode this model for sending.
+
+        Returns:
+            ``{"format": "gcntextnotice", "content": <the text, UTF-8>}``.
+        """
+        return {"format": "gcntextnotice", "content": self.raw.encode("utf-8")}
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> GCNTextNotice:
+        """Parse a message body (the notice text).
+
+        Args:
+            data: the message body.
+
+        Returns:
+            The notice.
+
+        Raises:
+            DecodeError: the body is not UTF-8 notice text.
+        """
+        return cls.load(bytes(data))
+
+    @classmethod
+    def _from_fields(cls, fields: Any) -> GCNTextNotice:
+        if isinstance(fields, str):
+            return cls.load(fields)
+        if isinstance(fields, dict) and isinstance(fields.get("raw"), str):
+            return cls.load(fields["raw"])
+        raise DecodeError("a GCN text notice needs its text")
+
+    @classmethod
+    def load(cls, input_: Any) -> GCNTextNotice:
+        """Parse notice text.
+
+        Args:
+            input_: str, bytes or a file object.
+
+        Returns:
+            The notice, keeping the text as given.
+
+        Raises:
+            DecodeError: the text has no ``KEY: value`` line.
+        """
+        raw = _read_text(input_, "GCN text notice")
+        fields: dict[str, str] = {}
+        last: str | None = None
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if not line.strip():
+                continue
+            parsed = None if line[:1].isspace() else _header_name(line)
+            if parsed is None:
+                if last is None:
+                    raise DecodeError(
+                        f"not a GCN text notice: line {number} is not 'KEY: value': {line!r:.80}"
+                    )
+                fields[last] = f"{fields[last]}\n{line.strip()}"
+                continue
+            last, value = parsed
+            fields[last] = f"{fields[last]}\n{value}" if last in fields else value
+        if last is None:
+            raise DecodeError("not a GCN text notice: no 'KEY: value' lines")
+        return cls(raw=raw, fields=fields)
+
+    def __str__(self) -> str:
+        return self.raw
+
+
+@dataclass
+class AvroBlob(MessageModel):
+    """Records in an Avro Object Container File (format ``avro``).
+
+    Attributes:
+        content: the records (a single record is taken as a list of one).
+        schema: the Avro schema (JSON form, e.g. a dict). ``None`` when sending means
+            "infer one from the records"; a received or loaded AvroBlob has the schema it
+            was written with. Equality compares the records only.
+    """
+
+    format_name: ClassVar[str] = "avro"
+
+    content: list[Any]
+    schema: Any = dataclasses.field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.content, dict):
+            self.content = [self.content]
+        elif isinstance(self.content, tuple):
+            self.content = list(self.content)
+
+    def serialize(self) -> dict[str, Any]:
+        """Encode this model for sending.
+
+        Returns:
+            ``{"format": "avro", "content": <an Avro container file>}``.
+
+        Raises:
+            TypeError: no schema was given and a value has no Avro counterpart.
+            ValueError: the schema is invalid, or a record does not fit it.
+        """
+        schema = self.schema if self.schema is not None else _avro.infer_schema(self.content)
+        return {"format": "avro", "content": _avro.write_container(self.content, schema)}
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> AvroBlob:
+        """Read an Avro container file.
+
+        Args:
+            data: the file's bytes.
+
+        Returns:
+            The records and the schema they were written with.
+
+        Raises:
+            DecodeError: the data is not a readable Avro container file.
+        """
+        records, schema = _avro.read_container(bytes(data))
+        return cls(records, schema)
+
+    @classmethod
+    def _from_fields(cls, fields: Any) -> AvroBlob:
+        if isinstance(fields, list):
+            return cls(fields)
+        if isinstance(fields, dict) and isinstance(fields.get("content"), (list, dict)):
+            return cls(fields["content"], fields.get("schema"))
+        raise DecodeError("an Avro message needs its records")
+
+    @classmethod
+    def load(cls, input_: Any) -> AvroBlob:
+        """Read an Avro container file.
+
+        Args:
+            input_: bytes, or a file object opened in binary mode.
+
+        Returns:
+            The records and the file's schema.
+
+        Raises:
+            TypeError: ``input_`` is text.
+            DecodeError: the data is not a readable Avro container file.
+        """
+        if isinstance(input_, str):
+            raise TypeError("Avro is binary: give bytes or a binary file (or use load_file)")
+        return cls.deserialize(_read_bytes(input_))
+
+    def __str__(self) -> str:
+        return json.dumps(self.content, indent=2, default=repr)
+
+
 def format_name(model: type | object) -> str:
     """The lower-case format label of a model class or instance.
 
@@ -344,7 +764,7 @@ def _register_builtin(cls: type[MessageModel]) -> None:
     _BUILTIN_NAMES.add(name)
 
 
-for _builtin in (Blob, JSONBlob):
+for _builtin in (Blob, JSONBlob, VOEvent, GCNCircular, GCNTextNotice, AvroBlob):
     _register_builtin(_builtin)
 
 
