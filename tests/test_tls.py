@@ -1,0 +1,194 @@
+"""TLS end to end: the ``ssl.*`` settings hop builds, against a broker behind a TLS proxy.
+
+The test broker speaks only plaintext, so ``stunnel`` terminates TLS in front of it with a
+certificate made here (``subjectAltName=IP:127.0.0.1``, so librdkafka's default hostname
+check passes). The broker advertises the proxy's port, so every connection librdkafka makes
+goes through TLS. SASL cannot be exercised here (the broker keeps no SCRAM users and
+refuses the handshake); ``test_auth.py`` checks the SASL settings instead. What this file
+proves is the TLS half that ``SASL_SSL`` shares: ``tls_settings`` with the right CA file
+connects, and without it, or with the wrong one, the failure is quick and clear.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import confluent_kafka
+import pytest
+
+from hop._local_broker import LocalBroker, free_port, port_accepts
+from hop._rdkafka_config import tls_settings
+from hop.errors import AuthenticationError, KafkaError, translate_kafka_error
+
+
+@dataclass
+class TLSBroker:
+    bootstrap: str
+    ca_file: Path
+    wrong_ca_file: Path
+
+
+def _make_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("openssl is not installed: run 'make tools' (it installs openssl and stunnel4)")
+    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSBroker]:
+    """A broker on port P2 behind stunnel on port P1, with a fresh self-signed certificate."""
+    stunnel = shutil.which("stunnel4") or shutil.which("stunnel")
+    if stunnel is None:
+        pytest.fail("stunnel4 is not installed: run 'make tools' to install it (and openssl)")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = _make_certificate(directory, "server")
+    wrong_cert, _ = _make_certificate(directory, "other")
+    tls_port, plain_port = free_port(), free_port()
+    config = directory / "stunnel.conf"
+    config.write_text(
+        "foreground = yes\n"
+        "pid =\n"
+        f"output = {directory / 'stunnel.log'}\n"
+        "[kafka]\n"
+        f"accept = 127.0.0.1:{tls_port}\n"
+        f"connect = 127.0.0.1:{plain_port}\n"
+        f"cert = {cert}\n"
+        f"key = {key}\n"
+    )
+    with LocalBroker(port=plain_port, advertised_port=tls_port):
+        proxy = subprocess.Popen(
+            [stunnel, str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while not port_accepts("127.0.0.1", tls_port):
+                if proxy.poll() is not None or time.monotonic() > deadline:
+                    log = directory / "stunnel.log"
+                    text = log.read_text() if log.exists() else ""
+                    pytest.fail(f"stunnel did not start: {text[-500:]}")
+                time.sleep(0.01)
+            yield TLSBroker(f"127.0.0.1:{tls_port}", cert, wrong_cert)
+        finally:
+            proxy.terminate()
+            try:
+                proxy.wait(5)
+            except subprocess.TimeoutExpired:
+                proxy.kill()
+                proxy.wait()
+
+
+def _settings(broker: TLSBroker, ca_file: Path | None, **extra: Any) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "bootstrap.servers": broker.bootstrap,
+        "security.protocol": "SSL",
+        # librdkafka would otherwise print every failed handshake on stderr.
+        "logger": logging.getLogger("test_tls.librdkafka"),
+    }
+    settings.update(tls_settings(str(ca_file) if ca_file else None))
+    settings.update(extra)
+    return settings
+
+
+def test_tls_settings_name_the_ca_file() -> None:
+    assert tls_settings("/etc/ca.pem") == {"ssl.ca.location": "/etc/ca.pem"}
+    assert tls_settings(None) == {}
+
+
+def test_right_ca_connects_and_messages_flow(tls_broker: TLSBroker) -> None:
+    topic = f"tls-{uuid.uuid4().hex[:10]}"
+    delivered: list[confluent_kafka.Message] = []
+
+    def on_delivery(err: confluent_kafka.KafkaError | None, msg: confluent_kafka.Message) -> None:
+        assert err is None, err
+        delivered.append(msg)
+
+    producer = confluent_kafka.Producer(_settings(tls_broker, tls_broker.ca_file))
+    producer.produce(topic, b"over tls", on_delivery=on_delivery)
+    assert producer.flush(15) == 0
+    assert len(delivered) == 1
+    partition = delivered[0].partition()
+
+    consumer = confluent_kafka.Consumer(
+        _settings(tls_broker, tls_broker.ca_file, **{"group.id": f"g-{uuid.uuid4().hex}"})
+    )
+    try:
+        consumer.assign(
+            [confluent_kafka.TopicPartition(topic, partition, confluent_kafka.OFFSET_BEGINNING)]
+        )
+        deadline = time.monotonic() + 15
+        received = None
+        while received is None and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None:
+                assert msg.error() is None, msg.error()
+                received = msg.value()
+        assert received == b"over tls"
+    finally:
+        consumer.close()
+
+
+@pytest.mark.parametrize("which", ["no CA file", "wrong CA file"])
+def test_unverified_certificate_fails_quickly_and_clearly(
+    tls_broker: TLSBroker, which: str
+) -> None:
+    ca_file = None if which == "no CA file" else tls_broker.wrong_ca_file
+    errors: list[confluent_kafka.KafkaError] = []
+    producer = confluent_kafka.Producer(_settings(tls_broker, ca_file, error_cb=errors.append))
+    started = time.monotonic()
+    with pytest.raises(confluent_kafka.KafkaException) as caught:
+        producer.list_topics(timeout=2)
+    # A bounded failure, not a hang.
+    assert time.monotonic() - started < 5
+    assert isinstance(translate_kafka_error(caught.value), KafkaError)
+
+    # The reason reaches the application through the error callback, served by poll();
+    # librdkafka reports most failed handshakes as SSL errors, some as transport errors.
+    def verification_failures() -> list[KafkaError]:
+        translated = [translate_kafka_error(e, "connecting with TLS") for e in errors]
+        return [
+            e
+            for e in translated
+            if isinstance(e, AuthenticationError) and "certificate verify failed" in str(e)
+        ]
+
+    deadline = time.monotonic() + 10
+    while not verification_failures() and time.monotonic() < deadline:
+        producer.poll(0.1)
+    assert verification_failures(), [str(translate_kafka_error(e)) for e in errors]
