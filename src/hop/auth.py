@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import enum
-import errno
 import getpass
 import io
 import logging
@@ -350,10 +349,8 @@ def _entry_from_auth(auth: Auth) -> dict[str, str]:
 
 
 def _no_credentials(path: Path) -> NoCredentialsError:
-    error = NoCredentialsError(f"{NO_CREDENTIALS_MESSAGE}\n(no credential file at {path})")
-    error.errno = errno.ENOENT
-    error.filename = str(path)
-    return error
+    # errno and filename stay unset: OSError's str() would then replace the message.
+    return NoCredentialsError(f"{NO_CREDENTIALS_MESSAGE}\n(no credential file at {path})")
 
 
 def load_auth(config_file: str | os.PathLike[str] | None = None) -> list[Auth]:

@@ -1,0 +1,122 @@
+"""The librdkafka settings hop builds for each kind of credential.
+
+SASL is tested here, by the settings, and not against a broker: the test broker (Tansu,
+see BROKER.md) keeps no SCRAM users in memory and refuses every SASL handshake, so no
+broker test can cover it. The TLS half that ``SASL_SSL`` shares is tested end to end in
+``test_tls.py``. Each set of settings is also handed to a real librdkafka client, which
+rejects unknown or inconsistent settings when it is created.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import confluent_kafka
+import pytest
+
+from hop._local_broker import free_port
+from hop._rdkafka_config import (
+    admin_settings,
+    consumer_settings,
+    producer_settings,
+    security_settings,
+)
+from hop._url import parse_url
+from hop.auth import Auth, SASLMethod
+
+SECRET = "s3cr3t-Pa55word"
+
+
+@pytest.mark.parametrize(
+    ("method", "mechanism"),
+    [
+        (SASLMethod.SCRAM_SHA_512, "SCRAM-SHA-512"),
+        (SASLMethod.SCRAM_SHA_256, "SCRAM-SHA-256"),
+        (SASLMethod.PLAIN, "PLAIN"),
+    ],
+)
+def test_username_password_methods_over_tls(method: SASLMethod, mechanism: str) -> None:
+    settings = security_settings(Auth("alice", SECRET, method=method))
+    assert settings == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": mechanism,
+        "sasl.username": "alice",
+        "sasl.password": SECRET,
+    }
+
+
+@pytest.mark.parametrize("method", [SASLMethod.SCRAM_SHA_512, SASLMethod.PLAIN])
+def test_without_tls(method: SASLMethod) -> None:
+    # A CA file means nothing without TLS, so it is not passed on.
+    cred = Auth("alice", SECRET, ssl=False, method=method, ssl_ca_location="/etc/ca.pem")
+    assert security_settings(cred) == {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": method.value,
+        "sasl.username": "alice",
+        "sasl.password": SECRET,
+    }
+
+
+def test_ca_file_with_tls() -> None:
+    settings = security_settings(Auth("alice", SECRET, ssl_ca_location="/etc/ca.pem"))
+    assert settings["ssl.ca.location"] == "/etc/ca.pem"
+    assert settings["security.protocol"] == "SASL_SSL"
+
+
+def test_oauthbearer_uses_librdkafkas_oidc_client_credentials_flow() -> None:
+    cred = Auth(
+        "client-id",
+        SECRET,
+        token_endpoint="https://idp.example/oauth2/token",
+        ssl_ca_location="/etc/ca.pem",
+    )
+    assert security_settings(cred) == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "OAUTHBEARER",
+        "sasl.oauthbearer.method": "oidc",
+        "sasl.oauthbearer.client.id": "client-id",
+        "sasl.oauthbearer.client.secret": SECRET,
+        "sasl.oauthbearer.token.endpoint.url": "https://idp.example/oauth2/token",
+        "ssl.ca.location": "/etc/ca.pem",
+    }
+
+
+def test_no_credential_is_plaintext() -> None:
+    assert security_settings(None) == {"security.protocol": "PLAINTEXT"}
+
+
+def test_client_settings_carry_the_credential() -> None:
+    url = parse_url("kafka://alice@kafka.example.org/topic")
+    cred = Auth("alice", SECRET, host="kafka.example.org")
+    for settings in (
+        producer_settings(url, cred, produce_timeout=timedelta(seconds=1)),
+        consumer_settings(
+            url, cred, group_id="g", auto_commit=True, offset_reset="earliest", partition_eof=True
+        ),
+        admin_settings(url, cred),
+    ):
+        assert settings["sasl.username"] == "alice"
+        assert settings["sasl.password"] == SECRET
+        assert settings["security.protocol"] == "SASL_SSL"
+
+
+CREDENTIALS = [
+    Auth("alice", SECRET),
+    Auth("alice", SECRET, method=SASLMethod.SCRAM_SHA_256, ssl=False),
+    Auth("alice", SECRET, method=SASLMethod.PLAIN),
+    # An endpoint nothing listens on: librdkafka may try it in the background and fail.
+    Auth("client", SECRET, token_endpoint=f"http://127.0.0.1:{free_port()}/token"),
+]
+
+
+@pytest.mark.parametrize("cred", CREDENTIALS, ids=lambda c: c.mechanism)
+def test_librdkafka_accepts_the_settings(cred: Auth) -> None:
+    settings: dict[str, Any] = {
+        "bootstrap.servers": f"127.0.0.1:{free_port()}",
+        "logger": logging.getLogger("test_auth_settings.librdkafka"),
+        **security_settings(cred),
+    }
+    producer = confluent_kafka.Producer(settings)  # raises KafkaException on a bad setting
+    assert producer.flush(0) == 0
