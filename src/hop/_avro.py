@@ -62,7 +62,7 @@ class _Inferrer:
             for key in value:
                 if not isinstance(key, str):
                     raise TypeError(f"Avro keys must be str, not {type(key).__name__} ({key!r})")
-            if all(_NAME.match(key) for key in value):
+            if value and all(_NAME.match(key) for key in value):
                 return {
                     "type": "record",
                     "name": next(self._names),
@@ -153,9 +153,120 @@ def infer_schema(records: list[Any]) -> dict[str, Any] | Schema:
         TypeError: a value has no Avro counterpart.
     """
     inferrer = _Inferrer()
-    if not records:
-        return {"type": "record", "name": "record_0", "fields": []}
-    return inferrer.merge_all(inferrer.infer(r) for r in records)
+    return _widen_null(inferrer.merge_all(inferrer.infer(r) for r in records))
+
+
+def _widen_null(schema: Schema) -> Schema:
+    """Replace each bare ``null`` by ``["null", "string"]``.
+
+    A bare null takes no bytes, and the reader refuses arrays of zero-size items (see
+    :func:`_check_not_a_bomb`); a union costs one byte per value and decodes the same None.
+    """
+    if schema == "null":
+        return ["null", "string"]
+    if isinstance(schema, list):
+        return [branch if branch == "null" else _widen_null(branch) for branch in schema]
+    if isinstance(schema, dict):
+        kind = schema["type"]
+        if kind == "record":
+            fields = [{**f, "type": _widen_null(f["type"])} for f in schema["fields"]]
+            return {**schema, "fields": fields}
+        if kind == "array":
+            return {**schema, "items": _widen_null(schema["items"])}
+        if kind == "map":
+            return {**schema, "values": _widen_null(schema["values"])}
+    return schema
+
+
+def _check_not_a_bomb(schema: Any) -> None:
+    """Refuse schemas under which a few bytes can stand for billions of values.
+
+    An array whose items take zero bytes (null, an empty record, ``fixed`` of size 0), or a
+    file whose records take zero bytes, lets a tiny message claim any number of values,
+    and reading it would exhaust memory.
+
+    Raises:
+        DecodeError: the schema allows that.
+    """
+    named: dict[str, Any] = {}
+
+    def collect(node: Any, namespace: str) -> None:
+        if isinstance(node, list):
+            for branch in node:
+                collect(branch, namespace)
+        elif isinstance(node, dict):
+            kind = node.get("type")
+            if kind in ("record", "error", "enum", "fixed") and isinstance(node.get("name"), str):
+                space = node.get("namespace", namespace)
+                name = node["name"]
+                full = name if "." in name or not space else f"{space}.{name}"
+                named[full] = node
+                named.setdefault(name, node)
+                namespace = full.rpartition(".")[0]
+            for child in (
+                node.get("items"),
+                node.get("values"),
+                kind if isinstance(kind, (dict, list)) else None,
+            ):
+                if child is not None:
+                    collect(child, namespace)
+            for field in node.get("fields", ()) if isinstance(node.get("fields"), list) else ():
+                if isinstance(field, dict):
+                    collect(field.get("type"), namespace)
+
+    def zero_width(node: Any, seen: frozenset[int]) -> bool:
+        if isinstance(node, str):
+            if node == "null":
+                return True
+            target = named.get(node)
+            return (
+                target is not None
+                and id(target) not in seen
+                and zero_width(target, seen | {id(target)})
+            )
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if kind in ("record", "error"):
+                return all(
+                    zero_width(f.get("type"), seen | {id(node)})
+                    for f in node.get("fields", ())
+                    if isinstance(f, dict)
+                )
+            if kind == "fixed":
+                return node.get("size") == 0
+            if kind in ("array", "map", "enum"):
+                return False
+            return zero_width(kind, seen)
+        return False
+
+    def check(node: Any) -> None:
+        if isinstance(node, list):
+            for branch in node:
+                check(branch)
+        elif isinstance(node, dict):
+            kind = node.get("type")
+            if kind == "array" and zero_width(node.get("items"), frozenset()):
+                raise DecodeError(
+                    "Avro schema refused: an array of zero-size items (such as null) lets a "
+                    "small message claim unbounded memory"
+                )
+            for child in (
+                node.get("items"),
+                node.get("values"),
+                kind if isinstance(kind, (dict, list)) else None,
+            ):
+                if child is not None:
+                    check(child)
+            for field in node.get("fields", ()) if isinstance(node.get("fields"), list) else ():
+                if isinstance(field, dict):
+                    check(field.get("type"))
+
+    collect(schema, "")
+    if zero_width(schema, frozenset()):
+        raise DecodeError(
+            "Avro schema refused: records of zero size let a small message claim unbounded memory"
+        )
+    check(schema)
 
 
 def write_container(records: list[Any], schema: Schema) -> bytes:
@@ -172,12 +283,14 @@ def write_container(records: list[Any], schema: Schema) -> bytes:
         ValueError: the schema is not a valid Avro schema, or a record does not fit it.
     """
     try:
-        parsed = fastavro.parse_schema(schema)
+        fastavro.parse_schema(schema)
     except Exception as exc:
         raise ValueError(f"not a valid Avro schema: {exc}") from exc
     out = io.BytesIO()
     try:
-        fastavro.writer(out, parsed, records, validator=True)
+        # The unparsed schema, so that the file's header holds it as given (fastavro writes
+        # a parsed schema in its own normalized form, losing namespaces and defaults).
+        fastavro.writer(out, schema, records, validator=True)
     except fastavro.validation.ValidationError as exc:
         raise ValueError(f"a record does not fit the Avro schema: {exc}") from exc
     return out.getvalue()
@@ -197,8 +310,11 @@ def read_container(data: bytes) -> tuple[list[Any], Any]:
     """
     try:
         reader = fastavro.reader(io.BytesIO(data))
-        records = list(reader)
         schema = json.loads(reader.metadata["avro.schema"])
+        _check_not_a_bomb(schema)
+        records = list(reader)
+    except DecodeError:
+        raise
     except Exception as exc:
         raise DecodeError(f"not a valid Avro container file: {type(exc).__name__}: {exc}") from exc
     return records, schema

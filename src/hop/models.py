@@ -874,7 +874,8 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
         if cls is None:
             cls = _registry.get(format_label.lower())
         if cls is None:
-            if format_label not in _warned_labels:
+            # Warn once per label; the cap keeps a stream of junk labels from growing memory.
+            if format_label not in _warned_labels and len(_warned_labels) < 1000:
                 _warned_labels.add(format_label)
                 logger.warning(
                     "no model for format %r (is a plugin missing?); delivering it as a Blob",

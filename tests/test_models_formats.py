@@ -1,0 +1,488 @@
+"""Unit tests of the structured models: VOEvent, GCNCircular, GCNTextNotice, AvroBlob."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+
+from hop._deserializer import Deserializer
+from hop.errors import DecodeError, UnsafeXMLError
+from hop.models import (
+    AvroBlob,
+    Blob,
+    GCNCircular,
+    GCNTextNotice,
+    JSONBlob,
+    MessageModel,
+    VOEvent,
+    decode,
+    encode,
+    registered_models,
+)
+
+DATA = Path("/work/shared/data")
+VOEVENT_XML = DATA / "example_voevent.xml"
+CIRCULAR = DATA / "example.gcn3"
+OLD_CIRCULAR = DATA / "example_gcn_grb980329.gcn3"
+NOTICE = DATA / "example_gcn_notice.txt"
+AVRO = DATA / "example_avro.avro"
+
+
+def round_trip(model: MessageModel) -> MessageModel:
+    label, body = encode(model)
+    return decode(body, label)
+
+
+def test_every_builtin_format_is_registered_and_in_the_deserializer() -> None:
+    expected = {
+        "blob": Blob,
+        "json": JSONBlob,
+        "voevent": VOEvent,
+        "circular": GCNCircular,
+        "gcntextnotice": GCNTextNotice,
+        "avro": AvroBlob,
+    }
+    known = registered_models()
+    for name, cls in expected.items():
+        assert known[name] is cls
+        assert Deserializer[name.upper()].value is cls
+    assert Deserializer.VOEVENT.load_file(VOEVENT_XML) == VOEvent.load_file(VOEVENT_XML)
+    assert Deserializer.JSON.load("[1]") == JSONBlob([1])
+
+
+@pytest.mark.parametrize(
+    ("path", "member"),
+    [
+        (VOEVENT_XML, "VOEVENT"),
+        (CIRCULAR, "CIRCULAR"),
+        (OLD_CIRCULAR, "CIRCULAR"),
+        (NOTICE, "GCNTEXTNOTICE"),
+        (AVRO, "AVRO"),
+        (VOEVENT_XML, "BLOB"),
+    ],
+)
+def test_every_data_file_loads_and_round_trips(path: Path, member: str) -> None:
+    model = Deserializer[member].load_file(path)
+    assert isinstance(model, Deserializer[member].value)
+    assert round_trip(model) == model
+    with open(path, "rb") as file:
+        assert Deserializer[member].load(file) == model
+
+
+# --- VOEvent --------------------------------------------------------------------------------
+
+
+def test_voevent_fields_from_xml() -> None:
+    event = VOEvent.load_file(VOEVENT_XML)
+    assert event.ivorn == "ivo://gwnet/LVC#S200302c-1-Preliminary"
+    assert event.role == "observation"
+    assert event.version == "2.0"
+    assert event.Who["Date"] == "2020-03-02T02:00:09"
+    params = {p["@name"]: p["@value"] for p in event.What["Param"]}
+    assert params["GraceID"] == "S200302c"
+    assert event.How == {} or isinstance(event.How, dict)
+
+
+def test_voevent_sends_the_original_bytes() -> None:
+    raw = VOEVENT_XML.read_bytes()
+    label, body = encode(VOEvent.load_file(VOEVENT_XML))
+    assert (label, body) == ("voevent", raw)
+
+
+def test_voevent_load_accepts_str_bytes_files_and_chunks() -> None:
+    raw = VOEVENT_XML.read_bytes()
+    expected = VOEvent.load(raw)
+    assert VOEvent.load(raw.decode()) == expected
+    assert VOEvent.load(io.BytesIO(raw)) == expected
+    assert VOEvent.load(io.StringIO(raw.decode())) == expected
+    chunks = (raw[i : i + 100] for i in range(0, len(raw), 100))
+    from_chunks = VOEvent.load(chunks)
+    assert from_chunks == expected
+    assert encode(from_chunks)[1] == raw
+
+
+def test_voevent_changed_after_loading_sends_its_fields() -> None:
+    event = VOEvent.load_file(VOEVENT_XML)
+    event.role = "test"
+    label, body = encode(event)
+    assert body != VOEVENT_XML.read_bytes()
+    received = decode(body, label)
+    assert received == event
+    assert isinstance(received, VOEvent) and received.role == "test"
+
+
+def test_voevent_built_from_fields_round_trips() -> None:
+    event = VOEvent(
+        ivorn="ivo://example/test#1",
+        role="test",
+        Who={"Date": "2024-01-01T00:00:00", "Author": {"contactName": "Someone"}},
+        What={"Param": [{"@name": "a", "@value": "1"}, {"@name": "b", "@value": "2"}]},
+        Description="a test event",
+    )
+    label, body = encode(event)
+    assert body.startswith(b"<?xml")
+    assert decode(body, label) == event
+
+
+def test_voevent_str_is_json_of_the_fields() -> None:
+    event = VOEvent.load_file(VOEVENT_XML)
+    shown = json.loads(str(event))
+    assert shown["ivorn"] == event.ivorn
+    assert shown["Who"] == event.Who
+    assert "_xml" not in shown
+
+
+def test_voevent_older_json_form_is_accepted() -> None:
+    event = VOEvent.load_file(VOEVENT_XML)
+    fields = json.loads(str(event))
+    assert decode(json.dumps(fields).encode(), "voevent") == event
+    assert VOEvent.load(json.dumps(fields)) == event
+    legacy = json.dumps({"format": "voevent", "content": fields}).encode()
+    assert decode(legacy, None) == event
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<voe:VOEvent xmlns:voe="http://www.ivoa.net/xml/VOEvent/v2.0" ivorn="ivo://x#1"
+ role="observation" version="2.0"><Who><Date>&lol9;</Date></Who></voe:VOEvent>
+"""
+
+
+def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
+    start = time.monotonic()
+    with pytest.raises(UnsafeXMLError, match="lol"):
+        VOEvent.load(BILLION_LAUGHS)
+    assert time.monotonic() - start < 0.5
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_bytes(BILLION_LAUGHS)
+    with pytest.raises(UnsafeXMLError):
+        VOEvent.load_file(bomb)
+
+
+def test_external_entity_is_never_resolved(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    xml = (
+        f'<?xml version="1.0"?><!DOCTYPE v [<!ENTITY xxe SYSTEM "file://{secret}">]>'
+        '<voe:VOEvent xmlns:voe="http://www.ivoa.net/xml/VOEvent/v2.0" ivorn="ivo://x#1">'
+        "<Who><Date>&xxe;</Date></Who></voe:VOEvent>"
+    )
+    with pytest.raises(UnsafeXMLError, match="xxe") as info:
+        VOEvent.load(xml)
+    assert "TOP-SECRET" not in str(info.value)
+
+
+def test_parameter_entity_is_refused() -> None:
+    xml = (
+        b'<?xml version="1.0"?><!DOCTYPE v [<!ENTITY % pe SYSTEM "http://127.0.0.1:9/x.dtd">'
+        b' %pe;]><VOEvent ivorn="ivo://x#1"/>'
+    )
+    with pytest.raises(UnsafeXMLError):
+        VOEvent.load(xml)
+
+
+def test_unsafe_xml_is_a_decode_error_subclass() -> None:
+    assert issubclass(UnsafeXMLError, DecodeError)
+    assert issubclass(DecodeError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("xml", "message"),
+    [
+        (b"<voe:VOEvent ivorn='x'><Who></voe:VOEvent>", "not well-formed"),
+        (b"", "not well-formed"),
+        (b"not xml at all", "not well-formed"),
+        (b"<html><body>hi</body></html>", "root element is <html>"),
+        (b"<VOEvent role='test'><Who/></VOEvent>", "no ivorn"),
+        (b"<VOEvent>text only</VOEvent>", "no ivorn"),
+    ],
+)
+def test_bad_voevent_xml_is_a_clear_decode_error(xml: bytes, message: str) -> None:
+    with pytest.raises(DecodeError, match=message) as info:
+        VOEvent.load(xml)
+    assert not isinstance(info.value, UnsafeXMLError)
+
+
+def test_bad_json_voevent_is_a_decode_error() -> None:
+    with pytest.raises(DecodeError, match="ivorn"):
+        VOEvent.deserialize(b'{"role": "test"}')
+    with pytest.raises(DecodeError, match="JSON"):
+        VOEvent.deserialize(b"{broken")
+
+
+def test_hostile_voevent_message_becomes_a_blob(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="hop.models"):
+        assert decode(BILLION_LAUGHS, "voevent") == Blob(BILLION_LAUGHS)
+    assert "refused for safety" in caplog.text
+
+
+# --- GCNCircular ----------------------------------------------------------------------------
+
+
+def test_circular_load_parses_header_and_body() -> None:
+    circular = GCNCircular.load_file(CIRCULAR)
+    assert circular.header == {
+        "title": "GCN CIRCULAR",
+        "number": "26936",
+        "subject": "LIGO/Virgo S200129m: Not observable by Fermi-GBM",
+        "date": "20/01/29 17:07:21 GMT",
+        "from": "Adam Goldstein at Fermi-GBM, USRA  <adam.michael.goldstein@gmail.com>",
+    }
+    assert circular.body.startswith("A. Goldstein (USRA) reports")
+
+
+@pytest.mark.parametrize("path", [CIRCULAR, OLD_CIRCULAR])
+def test_circular_str_renders_the_text_back(path: Path) -> None:
+    text = path.read_text()
+    circular = GCNCircular.load(text)
+    assert str(circular) == text
+    assert GCNCircular.load(str(circular)) == circular
+
+
+def test_circular_wire_body_is_json_header_and_body() -> None:
+    circular = GCNCircular.load_file(CIRCULAR)
+    label, body = encode(circular)
+    assert label == "circular"
+    assert json.loads(body) == {"header": circular.header, "body": circular.body}
+
+
+def test_circular_header_names_are_lower_cased_and_folded_lines_joined() -> None:
+    circular = GCNCircular.load("Title: X\nSUBJECT: a long\n   subject line\n\nbody\n")
+    assert circular.header == {"title": "X", "subject": "a long subject line"}
+    assert circular.body == "body\n"
+
+
+def test_circular_crlf_and_no_body() -> None:
+    assert GCNCircular.load(b"TITLE: T\r\nNUMBER: 1\r\n\r\nhi") == GCNCircular(
+        {"title": "T", "number": "1"}, "hi"
+    )
+    assert GCNCircular.load("TITLE: only\n") == GCNCircular({"title": "only"}, "")
+
+
+@pytest.mark.parametrize("text", ["no header here\n\nbody", "\n\nbody", " indented: x\n\nb"])
+def test_text_without_a_header_is_not_a_circular(text: str) -> None:
+    with pytest.raises(DecodeError, match="not a GCN circular"):
+        GCNCircular.load(text)
+
+
+@pytest.mark.parametrize(
+    "body", [b"[]", b'{"header": "x", "body": "y"}', b'{"header": {}}', b"not json"]
+)
+def test_malformed_circular_messages_become_blobs(body: bytes) -> None:
+    with pytest.raises(DecodeError):
+        GCNCircular.deserialize(body)
+    assert decode(body, "circular") == Blob(body)
+
+
+def test_legacy_circular_envelope() -> None:
+    circular = GCNCircular.load_file(CIRCULAR)
+    content = {"header": circular.header, "body": circular.body}
+    body = json.dumps({"format": "circular", "content": content}).encode()
+    assert decode(body, None) == circular
+
+
+# --- GCNTextNotice --------------------------------------------------------------------------
+
+
+def test_notice_fields() -> None:
+    notice = GCNTextNotice.load_file(NOTICE)
+    assert notice.raw == NOTICE.read_text()
+    assert notice.fields["title"] == "GCN/AMON NOTICE"
+    assert notice.fields["notice_type"] == "ICECUBE Astrotrack Bronze"
+    assert notice.fields["run_num"] == "139279"
+    assert notice.fields["src_ra"].split("\n") == [
+        "103.7861d {+06h 55m 09s} (J2000),",
+        "104.1106d {+06h 56m 27s} (current),",
+        "103.1176d {+06h 52m 28s} (1950)",
+    ]
+    assert notice.fields["comments"] == (
+        "IceCube Bronze event.\n"
+        "The position error is statistical only, there is no systematic added."
+    )
+    assert str(notice) == notice.raw
+
+
+def test_notice_sends_its_raw_text() -> None:
+    notice = GCNTextNotice.load_file(NOTICE)
+    assert encode(notice) == ("gcntextnotice", NOTICE.read_bytes())
+
+
+@pytest.mark.parametrize("text", ["", "   continuation first\nKEY: v", "\n\n"])
+def test_text_that_is_not_a_notice(text: str) -> None:
+    with pytest.raises(DecodeError, match="not a GCN text notice"):
+        GCNTextNotice.load(text)
+
+
+def test_non_utf8_notice_message_becomes_blob() -> None:
+    with pytest.raises(DecodeError, match="UTF-8"):
+        GCNTextNotice.deserialize(b"KEY: \xff")
+    assert decode(b"KEY: \xff", "gcntextnotice") == Blob(b"KEY: \xff")
+
+
+# --- AvroBlob -------------------------------------------------------------------------------
+
+
+def test_avro_file_loads_records_and_schema() -> None:
+    blob = AvroBlob.load_file(AVRO)
+    assert blob.content == [
+        {
+            "arr": [1, 2, 3, 4],
+            "sub_objects": [{"a": 1, "b": 2}, {"c": 3, "d": 4}],
+            "thingy": {
+                "foo": "abc",
+                "bar": 22,
+                "baz": None,
+                "quux": {"xen": b"def", "hom": [89, 46, 5], "drel": 2.718},
+            },
+            "data": b"A\x00B\x04",
+            "logic": [True, False],
+        }
+    ]
+    assert blob.schema["type"] == "record"
+    assert [f["name"] for f in blob.schema["fields"]] == [
+        "arr",
+        "sub_objects",
+        "thingy",
+        "data",
+        "logic",
+    ]
+    with pytest.raises(TypeError, match="binary"):
+        AvroBlob.load("text")
+
+
+def test_avro_single_record_is_a_list_of_one() -> None:
+    assert AvroBlob({"a": 1}).content == [{"a": 1}]
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [{"a": 1, "b": "x", "c": None, "d": 1.5, "e": True, "f": b"\x00"}],
+        [{"n": {"deep": {"er": [1, 2]}}, "l": [[1], [], [2, 3]]}],
+        [{"a": 1}, {"a": None}, {"a": "s"}, {"a": 2.5}, {"a": False}],
+        [{"a": 1}, {"b": 2}],  # different keys: inferred as a map, nothing added
+        [{"x": {"p": 1}}, {"x": {"q": "s"}}, {"x": None}],
+        [{"bad-name": 1, "@attr": "v"}],
+        [{"lst": []}, {"lst": [1]}, {"lst": ["a", None]}],
+        [{"mixed": [1, "a", None, {"k": 1}, [1]]}],
+        [],
+    ],
+)
+def test_avro_inferred_schema_round_trips(records: list[Any]) -> None:
+    blob = AvroBlob(records)
+    received = round_trip(blob)
+    assert isinstance(received, AvroBlob)
+    assert received == blob
+    assert received.content == records
+    assert received.schema is not None
+
+
+def test_avro_with_user_schema_round_trips_schema_and_records() -> None:
+    schema = {
+        "type": "record",
+        "name": "Alert",
+        "namespace": "org.example",
+        "fields": [
+            {"name": "id", "type": "string"},
+            {"name": "mag", "type": "float"},
+            {"name": "note", "type": ["null", "string"], "default": None},
+        ],
+    }
+    records = [{"id": "a", "mag": 1.5, "note": None}, {"id": "b", "mag": 2.25, "note": "hi"}]
+    received = round_trip(AvroBlob(records, schema))
+    assert isinstance(received, AvroBlob)
+    assert received.content == records
+    assert received.schema == schema
+
+
+def test_avro_record_not_fitting_schema_is_value_error() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "a", "type": "long"}]}
+    with pytest.raises(ValueError, match="does not fit"):
+        encode(AvroBlob([{"a": "not a number"}], schema))
+    with pytest.raises(ValueError, match="not a valid Avro schema"):
+        encode(AvroBlob([{"a": 1}], {"type": "nonsense"}))
+
+
+def test_avro_values_without_avro_type_are_type_error() -> None:
+    with pytest.raises(TypeError, match="object"):
+        encode(AvroBlob([{"a": object()}]))
+    with pytest.raises(TypeError, match="keys must be str"):
+        encode(AvroBlob([{1: 1}]))
+
+
+def test_corrupt_avro_message_becomes_blob(caplog: pytest.LogCaptureFixture) -> None:
+    good = encode(AvroBlob([{"a": 1}]))[1]
+    for body in (b"Obj\x01garbage", good[:-3], b"", b"\x00" * 10):
+        with caplog.at_level(logging.WARNING, logger="hop.models"):
+            assert decode(body, "avro") == Blob(body)
+    assert "not a valid Avro container file" in caplog.text
+
+
+def test_legacy_avro_envelope() -> None:
+    body = json.dumps({"format": "avro", "content": [{"a": 1}]}).encode()
+    assert decode(body, None) == AvroBlob([{"a": 1}])
+
+
+def _zigzag(n: int) -> bytes:
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _container(schema: Any, records: list[Any]) -> bytes:
+    out = io.BytesIO()
+    fastavro.writer(out, schema, records, sync_marker=b"S" * 16)
+    return out.getvalue()
+
+
+def test_avro_memory_bomb_of_null_items_is_refused() -> None:
+    schema = {
+        "type": "record",
+        "name": "R",
+        "fields": [{"name": "n", "type": {"type": "array", "items": "null"}}],
+    }
+    honest = _container(schema, [{"n": [None] * 5}])
+    record = _zigzag(10**12) + b"\x00"  # claims a trillion nulls in two dozen bytes
+    bomb = honest.replace(b"\x02\x04\x0a\x00", b"\x02" + _zigzag(len(record)) + record)
+    assert bomb != honest
+    start = time.monotonic()
+    assert decode(bomb, "avro") == Blob(bomb)
+    assert time.monotonic() - start < 0.5
+    with pytest.raises(DecodeError, match="zero-size"):
+        AvroBlob.load(honest)
+
+
+def test_avro_memory_bomb_of_empty_records_is_refused() -> None:
+    schema = {"type": "record", "name": "Empty", "fields": []}
+    honest = _container(schema, [{}, {}])
+    with pytest.raises(DecodeError, match="zero size"):
+        AvroBlob.load(honest)
+
+
+def test_avro_inferred_schemas_never_hold_zero_size_values() -> None:
+    for records in ([{"a": None}], [{"l": [None, None]}], [{"d": {}}], [], [{"l": []}]):
+        blob = round_trip(AvroBlob(records))
+        assert isinstance(blob, AvroBlob)
+        assert blob.content == records
