@@ -1,0 +1,316 @@
+"""Robust publication: a journaled producer that delivers every message at least once.
+
+    from hop.robust_publisher import RobustProducer
+
+    with RobustProducer("kafka://broker:9092/alerts", journal_path="alerts.journal") as pub:
+        pub.write({"alert": "GRB 261126A"})   # returns once the message is in the journal
+
+``write`` packs the message once (body and every header, ``_id`` included) and appends it to
+the journal before returning. A background thread sends what the journal holds and marks a
+message sent only when the broker has acknowledged it; a failed delivery is requeued and
+retried, with backoff while the broker is down. ``stop()`` (or leaving the ``with`` block)
+waits until everything is acknowledged. A publisher that dies before that leaves the rest in
+the journal, and the next one started on the same journal sends it. Resent copies keep
+their ``_id``, so readers opened with ``skip_duplicates=True`` see each message once.
+
+The journal format and its crash policy are described in ``docs/robust.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+import time
+from datetime import timedelta
+from types import TracebackType
+from typing import Any
+
+import confluent_kafka
+
+from ._journal import PublicationJournal
+from ._url import parse_url
+from .errors import ConfigurationError, HopError, JournalError, StreamStateError
+from .io import HeadersArg, Producer, Stream, _resolve_auth
+
+__all__ = ["PublicationJournal", "RobustProducer"]
+
+log = logging.getLogger("hop.robust_publisher")
+
+#: How long librdkafka tries a message before handing it back to be requeued, unless the
+#: caller sets ``produce_timeout``. Finite, so that failures come back here while the
+#: broker is down instead of sitting in librdkafka's queue for ever.
+DEFAULT_PRODUCE_TIMEOUT = timedelta(seconds=30)
+_BACKOFF_FIRST = 0.1
+_BACKOFF_MAX = 5.0
+# Messages handed to librdkafka per pass before delivery reports are served again.
+_SEND_BATCH = 5_000
+# The longest the thread waits in one poll when nothing happens, so that new writes are
+# noticed quickly while older messages wait for their acknowledgement.
+_IDLE_POLL_MAX = 0.02
+
+_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
+
+
+class RobustProducer(threading.Thread):
+    """A producer that keeps every message in a journal until the broker acknowledges it.
+
+    Start it (``start()`` or ``with``), ``write`` messages, then ``stop()``. It is a thread:
+    ``run()`` is its body and not for callers.
+
+    Args:
+        url: the Kafka URL to write to (as for ``Stream.open``).
+        auth: as for ``Stream``: True (stored credentials), False, an ``Auth`` or a list.
+        journal_path: the journal file; created with mode 0600 when missing, replayed when
+            it holds unacknowledged messages.
+        poll_wait: seconds the thread waits for delivery reports per pass while messages are
+            in flight.
+        fsync: make each ``write`` durable against power loss before it returns.
+        **kwargs: passed to ``Stream.open`` (``produce_timeout``, ``config``). Without a
+            ``produce_timeout`` a failed delivery is reported back after 30 s and retried.
+
+    Raises:
+        ConfigurationError: a bad URL.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        auth: Any = True,
+        journal_path: str | os.PathLike[str] = "publisher.journal",
+        poll_wait: float = 1e-4,
+        *,
+        fsync: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=f"hop RobustProducer {url}", daemon=True)
+        self.url = url
+        self.journal_path = os.fspath(journal_path)
+        self.poll_wait = poll_wait
+        self.fsync = fsync
+        self._url = parse_url(url)
+        self._auth = auth
+        self._open_kwargs = dict(kwargs)
+        self._open_kwargs.setdefault("produce_timeout", DEFAULT_PRODUCE_TIMEOUT)
+        self._phase = _NEW
+        self._phase_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._journal: PublicationJournal | None = None
+        self._producer: Producer | None = None
+        self._credential: Any = None
+        self._failure: BaseException | None = None
+        # Filled by delivery callbacks, which run on this thread inside poll().
+        self._acked: list[int] = []
+        self._failed: list[tuple[int, confluent_kafka.KafkaError]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the journal (replaying it) and the stream, then start sending.
+
+        Raises:
+            StreamStateError: it was started before.
+            JournalCorruptError: the journal is damaged; nothing is sent rather than lost.
+            JournalError: the journal cannot be opened (for instance, another publisher
+                uses it).
+            ConfigurationError, CredentialError, KafkaError: the stream cannot be opened.
+        """
+        with self._phase_lock:
+            if self._phase != _NEW:
+                raise StreamStateError(
+                    f"this RobustProducer was already started (it is {self._phase}); "
+                    "create a new one"
+                )
+            journal = PublicationJournal(self.journal_path, fsync=self.fsync)
+            try:
+                self._credential = _resolve_auth(self._auth, self._url)
+                self._producer = Stream(auth=self._auth).open(self.url, "w", **self._open_kwargs)
+            except BaseException:
+                journal.close()
+                raise
+            self._journal = journal
+            if journal.has_messages_to_send():
+                log.info(
+                    "%s: resending %d messages left by an earlier publisher",
+                    self.journal_path,
+                    journal.pending_count(),
+                )
+            self._phase = _RUNNING
+            super().start()
+
+    def stop(self) -> None:
+        """Wait until every queued message is acknowledged, then end the thread.
+
+        Stopping twice is harmless.
+
+        Raises:
+            StreamStateError: it was never started.
+            HopError: the sending thread failed (for instance, the journal could not be
+                written); unsent messages stay in the journal.
+        """
+        with self._phase_lock:
+            if self._phase == _NEW:
+                raise StreamStateError("this RobustProducer was not started")
+            if self._phase == _RUNNING:
+                self._phase = _STOPPING
+        self._wake.set()
+        self.join()
+        with self._phase_lock:
+            self._phase = _STOPPED
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+    def __enter__(self) -> RobustProducer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- writing -----------------------------------------------------------------------
+
+    def write(
+        self,
+        message: object,
+        headers: HeadersArg = None,
+        test: bool = False,
+        topic: str | None = None,
+        key: str | bytes | None = None,
+    ) -> None:
+        """Journal a message for sending; it is safe from a crash of this process on return.
+
+        Args:
+            message: a ``MessageModel``, ``bytes`` (sent as a blob) or any JSON value.
+            headers: extra headers (a mapping or a list of pairs; keys may repeat).
+            test: mark it as a test message.
+            topic: the topic; required when the URL names zero or several topics.
+            key: the Kafka message key.
+
+        Raises:
+            StreamStateError: not started yet, or stopped.
+            TypeError: the message cannot be encoded.
+            ConfigurationError: a reserved header key, or no topic to write to.
+            JournalError: the journal could not be written (or the sending thread failed).
+        """
+        if topic is None and len(self._url.topics) != 1:
+            raise ConfigurationError(
+                f"{self.url} names {len(self._url.topics)} topics: pass topic= to say which "
+                "one to write to"
+            )
+        body, packed_headers = Producer.pack(message, headers, test, auth=self._credential)
+        raw_key = key.encode("utf-8") if isinstance(key, str) else key
+        with self._phase_lock:
+            if self._phase != _RUNNING:
+                raise StreamStateError(
+                    "call start() (or use a with block) before write()"
+                    if self._phase == _NEW
+                    else "this RobustProducer is stopped"
+                )
+            if self._failure is not None:
+                raise JournalError(f"the publisher's sending thread failed: {self._failure}")
+            assert self._journal is not None
+            self._journal.queue_message(body, packed_headers, topic=topic, key=raw_key)
+        self._wake.set()
+
+    # -- the thread --------------------------------------------------------------------
+
+    def run(self) -> None:
+        """The thread's body: send, serve delivery reports, journal acknowledgements."""
+        journal, producer = self._journal, self._producer
+        assert journal is not None and producer is not None
+        backoff = 0.0
+        resume_at = 0.0
+        idle_wait = self.poll_wait
+        try:
+            while True:
+                sent = 0
+                if time.monotonic() >= resume_at:
+                    sent = self._send(journal, producer)
+                    if sent < 0:  # librdkafka refused a message: back off
+                        backoff = min(max(_BACKOFF_FIRST, backoff * 2), _BACKOFF_MAX)
+                        resume_at = time.monotonic() + backoff
+                if journal.has_messages_in_flight():
+                    served = producer.poll(idle_wait)
+                    idle_wait = (
+                        self.poll_wait if served or sent else min(idle_wait * 2, _IDLE_POLL_MAX)
+                    )
+                if self._acked:
+                    acked, self._acked = self._acked, []
+                    journal.mark_messages_sent(acked)
+                    backoff = 0.0
+                if self._failed:
+                    failed, self._failed = self._failed, []
+                    for seq, _ in failed:
+                        journal.requeue_message(seq)
+                    backoff = min(max(_BACKOFF_FIRST, backoff * 2), _BACKOFF_MAX)
+                    resume_at = time.monotonic() + backoff
+                    log.warning(
+                        "%d message(s) not delivered (%s); retrying in %.1f s",
+                        len(failed),
+                        failed[0][1].str(),
+                        backoff,
+                    )
+                if journal.has_messages_in_flight():
+                    continue
+                if not journal.has_messages_to_send():
+                    if self._phase != _RUNNING:
+                        break
+                    self._wake.wait(1.0)
+                    self._wake.clear()
+                    idle_wait = self.poll_wait
+                elif time.monotonic() < resume_at:
+                    self._wake.wait(resume_at - time.monotonic())
+                    self._wake.clear()
+        except BaseException as exc:
+            self._failure = exc
+            log.error("the robust publisher's sending thread failed: %s", exc)
+        finally:
+            self._close(journal, producer)
+
+    def _send(self, journal: PublicationJournal, producer: Producer) -> int:
+        """Hand waiting messages to librdkafka; how many, or -1 when it refused one."""
+        sent = 0
+        while sent < _SEND_BATCH:
+            item = journal.get_next_message_to_send()
+            if item is None:
+                break
+            seq, body, headers = item
+            topic, key = journal.get_message_destination(seq)
+            try:
+                producer.write_raw(
+                    body,
+                    headers,
+                    delivery_callback=functools.partial(self._on_delivery, seq),
+                    topic=topic,
+                    key=key,
+                )
+            except HopError as exc:
+                journal.requeue_message(seq)
+                log.warning("message %d could not be queued for sending, will retry: %s", seq, exc)
+                return -1
+            sent += 1
+        return sent
+
+    def _on_delivery(
+        self, seq: int, error: confluent_kafka.KafkaError | None, _: confluent_kafka.Message
+    ) -> None:
+        if error is None:
+            self._acked.append(seq)
+        else:
+            self._failed.append((seq, error))
+
+    def _close(self, journal: PublicationJournal, producer: Producer) -> None:
+        try:
+            producer.close()
+        except HopError as exc:
+            # Whatever librdkafka still held is still in the journal, so nothing is lost.
+            log.warning("closing the robust publisher's stream: %s", exc)
+        finally:
+            journal.close()

@@ -1,0 +1,280 @@
+"""RobustProducer against real brokers and real processes: crashes, outages, damage."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hop._journal import HEADER_SIZE, PublicationJournal
+from hop._local_broker import LocalBroker, free_port
+from hop.errors import ConfigurationError, JournalCorruptError, JournalError, StreamStateError
+from hop.io import Producer, StartPosition, Stream
+from hop.robust_publisher import RobustProducer
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "_robust_publisher.py"
+# Reconnect quickly to a broker that comes (back) up; librdkafka's default backoff reaches 10 s.
+FAST_RECONNECT = {"reconnect.backoff.max.ms": 200}
+
+
+def _read(url: str, *, skip_duplicates: bool = False) -> list[int]:
+    stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+    with stream.open(url, "r", skip_duplicates=skip_duplicates) as consumer:
+        return [message.content["i"] for message in consumer]  # type: ignore[attr-defined]
+
+
+def _publisher(
+    url: str, journal: Path, first: int, count: int, mode: str, pace: float = 0
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), url, str(journal), str(first), str(count), mode, str(pace)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def own_broker() -> Iterator[LocalBroker]:
+    """A broker of this test's own, which it may kill and restart."""
+    broker = LocalBroker()
+    try:
+        yield broker.start()
+    finally:
+        broker.stop()
+
+
+class _Signal(logging.Handler):
+    """Sets an event when a log line containing ``text`` is emitted."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+# -- lifecycle ---------------------------------------------------------------------------
+
+
+def test_lifecycle_misuse_is_a_clear_error(topic_url: str, tmp_path: Path) -> None:
+    publisher = RobustProducer(topic_url, auth=False, journal_path=tmp_path / "j")
+    with pytest.raises(StreamStateError, match="start"):
+        publisher.write({"i": 0})
+    with pytest.raises(StreamStateError, match="not started"):
+        publisher.stop()
+    publisher.start()
+    with pytest.raises(StreamStateError, match="already started"):
+        publisher.start()
+    publisher.write({"i": 0})
+    publisher.stop()
+    publisher.stop()  # harmless
+    with pytest.raises(StreamStateError, match="stopped"):
+        publisher.write({"i": 1})
+    with pytest.raises(StreamStateError, match="already started"):
+        publisher.start()
+    assert _read(topic_url) == [0]
+
+
+def test_bad_url_is_refused_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError):
+        RobustProducer("http://example.org/t", auth=False, journal_path=tmp_path / "j")
+
+
+def test_messages_go_out_as_written_and_the_journal_empties(
+    broker_url: str, topic: str, tmp_path: Path
+) -> None:
+    other = topic + "-other"
+    url = f"{broker_url}/{topic},{other}"
+    path = tmp_path / "j"
+    with RobustProducer(url, auth=False, journal_path=path) as publisher:
+        with pytest.raises(ConfigurationError, match="topic="):
+            publisher.write({"i": 0})
+        publisher.write({"i": 1}, headers={"h": "v"}, topic=topic, key="k1")
+        publisher.write({"i": 2}, headers=[("h", b"a"), ("h", b"b")], topic=other, test=True)
+        publisher.write(b"raw", topic=topic)
+    assert path.stat().st_size == HEADER_SIZE
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+    with stream.open(f"{broker_url}/{topic}", "r") as consumer:
+        first, second = list(consumer.read(metadata=True))
+    assert first[0].content == {"i": 1}
+    assert first[1].key == b"k1"
+    names = [name for name, _ in first[1].headers]
+    assert names == ["h", "_id", "_format"]
+    assert second[0].content == b"raw"
+    with stream.open(f"{broker_url}/{other}", "r", ignoretest=False) as consumer:
+        ((message, meta),) = list(consumer.read(metadata=True))
+    assert message.content == {"i": 2}
+    assert [(n, v) for n, v in meta.headers if n in ("h", "_test")] == [
+        ("h", b"a"),
+        ("h", b"b"),
+        ("_test", b"true"),
+    ]
+
+
+# -- a publisher killed ------------------------------------------------------------------
+
+
+def test_sigkill_after_last_write_then_restart_delivers_everything(
+    topic_url: str, tmp_path: Path
+) -> None:
+    journal = tmp_path / "publisher.journal"
+    process = _publisher(topic_url, journal, 0, 3000, "kill")
+    process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    with PublicationJournal(journal) as left:
+        # The last messages cannot have been acknowledged in the microseconds before the kill.
+        assert left.pending_count() > 0
+    with RobustProducer(topic_url, auth=False, journal_path=journal):
+        pass
+    assert journal.stat().st_size == HEADER_SIZE
+    received = _read(topic_url)
+    assert set(received) == set(range(3000))
+    # The resent copies carry the original _id, so a reader can drop them.
+    assert sorted(_read(topic_url, skip_duplicates=True)) == list(range(3000))
+
+
+# -- a broker down, a broker killed --------------------------------------------------------
+
+
+def test_broker_down_at_first_then_up_on_the_same_port(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"kafka://127.0.0.1:{port}/alerts"
+    waiting = _Signal("not delivered")
+    logger = logging.getLogger("hop.robust_publisher")
+    logger.addHandler(waiting)
+    broker = LocalBroker(port=port)
+    try:
+        with RobustProducer(
+            url,
+            auth=False,
+            journal_path=tmp_path / "j",
+            produce_timeout=timedelta(seconds=1),
+            config=FAST_RECONNECT,
+        ) as publisher:
+            started = time.monotonic()
+            for i in range(300):
+                publisher.write({"i": i})
+            assert time.monotonic() - started < 5  # write never waits for the broker
+            # Deliveries time out and are requeued with backoff before the broker is up.
+            assert waiting.event.wait(30)
+            broker.start()
+        assert sorted(set(_read(url))) == list(range(300))
+    finally:
+        logger.removeHandler(waiting)
+        broker.stop()
+
+
+def test_broker_killed_and_restarted_in_the_middle_of_a_stream(
+    own_broker: LocalBroker, tmp_path: Path
+) -> None:
+    url = f"{own_broker.url}alerts"
+    process = _publisher(url, tmp_path / "j", 0, 2000, "stop", pace=0.002)
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            if int(line) >= 800:
+                break
+        # The broker keeps messages in memory only, so what it acknowledged dies with it.
+        # Pause the publisher to read the broker's whole content just before killing it;
+        # whatever was in flight then is the publisher's to resend.
+        process.send_signal(signal.SIGSTOP)
+        time.sleep(0.3)  # let the broker finish requests already in its socket
+        before = _read(url)
+        own_broker.kill()
+        own_broker.start()
+        process.send_signal(signal.SIGCONT)
+        rest, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+        process.wait()
+    assert rest.split()[-1] == "stopped"
+    after = _read(url)
+    assert 0 < len(before) < 2000
+    assert set(before) | set(after) == set(range(2000))
+
+
+# -- a damaged journal -----------------------------------------------------------------------
+
+
+def _journal_with_pending(path: Path) -> bytes:
+    with PublicationJournal(path) as journal:
+        for i in range(3):
+            body, headers = Producer.pack({"i": i})
+            journal.queue_message(body, headers)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "cut at a record boundary", "cut mid-record"])
+def test_damaged_journal_stops_the_publisher_from_starting(
+    topic_url: str, tmp_path: Path, damage: str
+) -> None:
+    path = tmp_path / "j"
+    data = bytearray(_journal_with_pending(path))
+    first_record_end = HEADER_SIZE + 8 + int.from_bytes(data[HEADER_SIZE : HEADER_SIZE + 4], "big")
+    if damage == "flipped byte":
+        data[first_record_end - 3] ^= 0xFF
+        expected = "CRC"
+    elif damage == "cut at a record boundary":
+        data = data[:first_record_end]
+        expected = "truncated"
+    else:
+        data = data[: first_record_end - 5]
+        expected = "truncated"
+    path.write_bytes(bytes(data))
+    publisher = RobustProducer(topic_url, auth=False, journal_path=path)
+    with pytest.raises(JournalCorruptError, match=expected) as info:
+        publisher.start()
+    assert info.value.path == str(path)
+    assert not publisher.is_alive()
+    assert path.read_bytes() == bytes(data)  # left exactly as found
+    with pytest.raises(StreamStateError):
+        publisher.write({"i": 9})
+
+
+def test_a_journal_in_use_is_refused(topic_url: str, tmp_path: Path) -> None:
+    with RobustProducer(topic_url, auth=False, journal_path=tmp_path / "j"):
+        other = RobustProducer(topic_url, auth=False, journal_path=tmp_path / "j")
+        with pytest.raises(JournalError, match="in use"):
+            other.start()
+
+
+# -- readers of an at-least-once stream ------------------------------------------------------
+
+
+def test_skip_duplicates_removes_exactly_the_resent_copies(topic_url: str) -> None:
+    packed = [Producer.pack({"i": i}) for i in range(6)]
+    twin = Producer.pack({"i": 0})  # same content, a different message: must be kept
+    with Stream(auth=False).open(topic_url, "w") as producer:
+        for body, headers in packed:
+            producer.write_raw(body, headers)
+        for i in (1, 4, 4):  # resent copies, as a robust publisher sends them
+            producer.write_raw(*packed[i])
+        producer.write_raw(*twin)
+    everything = Counter(_read(topic_url))
+    assert everything == Counter({0: 2, 1: 2, 2: 1, 3: 1, 4: 3, 5: 1})
+    once = Counter(_read(topic_url, skip_duplicates=True))
+    assert once == Counter({0: 2, 1: 1, 2: 1, 3: 1, 4: 1, 5: 1})
+
+
+def test_default_journal_is_in_the_working_directory(
+    tmp_path: Path, topic_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with RobustProducer(topic_url, auth=False) as publisher:
+        publisher.write({"i": 5})
+    assert (tmp_path / "publisher.journal").stat().st_size == HEADER_SIZE
+    assert _read(topic_url) == [5]
