@@ -1,0 +1,247 @@
+"""Plugin discovery: packages installed into a temporary directory, found by entry point."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hop import models, plugins
+from hop._deserializer import build_deserializer
+from hop.models import Blob, JSONBlob, decode, encode, registered_models
+
+DONUT_SOURCE = '''
+from dataclasses import dataclass
+from typing import ClassVar
+
+from hop import plugins
+from hop.models import MessageModel
+
+
+@dataclass
+class Donut(MessageModel):
+    flavor: str
+    holes: int = 1
+
+
+@dataclass
+class Muffin(MessageModel):
+    """Travels as plain text, not as the default JSON of its fields."""
+
+    format_name: ClassVar[str] = "muffin"
+    kind: str
+
+    def serialize(self):
+        return {"format": "muffin", "content": ("MUFFIN " + self.kind).encode()}
+
+    @classmethod
+    def deserialize(cls, data):
+        text = data.decode()
+        if not text.startswith("MUFFIN "):
+            raise ValueError("not a muffin")
+        return cls(text[len("MUFFIN "):])
+
+    @classmethod
+    def load(cls, input_):
+        data = input_.read() if hasattr(input_, "read") else input_
+        if isinstance(data, str):
+            data = data.encode()
+        return cls.deserialize(data)
+
+
+@plugins.register
+def get_models():
+    return {"donut": Donut, "muffin": Muffin}
+'''
+
+InstallPlugin = Callable[[str, str, dict[str, str]], Path]
+
+
+@pytest.fixture
+def install_plugin(tmp_path: Path) -> Iterator[InstallPlugin]:
+    """Install plugin packages into a directory on sys.path; undo everything afterwards."""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    modules: list[str] = []
+
+    def install(package: str, source: str, entry_points: dict[str, str]) -> Path:
+        (site / package).mkdir()
+        (site / package / "__init__.py").write_text(textwrap.dedent(source))
+        dist_info = site / f"{package}-0.1.dist-info"
+        dist_info.mkdir()
+        (dist_info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {package.replace('_', '-')}\nVersion: 0.1\n"
+        )
+        lines = [f"{name} = {target}" for name, target in entry_points.items()]
+        (dist_info / "entry_points.txt").write_text("[hop_plugin]\n" + "\n".join(lines) + "\n")
+        modules.append(package)
+        return site
+
+    sys.path.insert(0, str(site))
+    try:
+        yield install
+    finally:
+        sys.path.remove(str(site))
+        for name in modules:
+            sys.modules.pop(name, None)
+        plugins.discover()
+        assert not plugins.plugin_models()
+
+
+def test_plugin_is_discovered_and_its_models_registered(install_plugin: InstallPlugin) -> None:
+    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    assert "donut" not in registered_models()
+    plugins.discover()
+    known = registered_models()
+    assert known["donut"].__module__ == "hop_donut"
+    assert plugins.plugin_models() == {"donut": "donut", "muffin": "donut"}
+    assert plugins.get_plugin_manager().has_plugin("donut")
+
+    deserializer = build_deserializer()
+    donut = deserializer["DONUT"].load('{"flavor": "jam", "holes": 0}')
+    assert donut == known["donut"]("jam", 0)
+    label, body = encode(donut)
+    assert label == "donut"
+    assert json.loads(body) == {"flavor": "jam", "holes": 0}
+    assert decode(body, label) == donut
+
+    muffin = deserializer.MUFFIN.load("MUFFIN blueberry")
+    assert encode(muffin) == ("muffin", b"MUFFIN blueberry")
+    assert decode(b"MUFFIN bran", "muffin") == known["muffin"]("bran")
+    assert decode(b"CAKE", "muffin") == Blob(b"CAKE")  # its deserialize raised
+
+
+def test_plugin_models_file_loading(install_plugin: InstallPlugin, tmp_path: Path) -> None:
+    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    plugins.discover()
+    path = tmp_path / "d.json"
+    path.write_text('{"flavor": "maple"}')
+    assert build_deserializer()["DONUT"].load_file(path) == registered_models()["donut"]("maple")
+
+
+def test_rediscovery_forgets_uninstalled_plugins(install_plugin: InstallPlugin) -> None:
+    site = install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    plugins.discover()
+    assert "donut" in registered_models()
+    sys.path.remove(str(site))
+    try:
+        plugins.discover()
+        assert "donut" not in registered_models()
+        assert "DONUT" not in build_deserializer().__members__
+        assert decode(b'{"flavor": "x"}', "donut") == Blob(b'{"flavor": "x"}')
+    finally:
+        sys.path.insert(0, str(site))
+
+
+def test_plugin_found_when_hop_is_imported(install_plugin: InstallPlugin) -> None:
+    site = install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    script = textwrap.dedent(
+        """
+        import hop
+        from hop.io import Deserializer
+        from hop.models import decode, encode
+        donut = Deserializer["DONUT"].load('{"flavor": "cinnamon", "holes": 2}')
+        label, body = encode(donut)
+        assert decode(body, label) == donut, decode(body, label)
+        print(label, type(donut).__module__, Deserializer.MUFFIN.name)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["donut", "hop_donut", "MUFFIN"]
+
+
+def test_broken_plugin_is_skipped_with_a_warning(
+    install_plugin: InstallPlugin, caplog: pytest.LogCaptureFixture
+) -> None:
+    install_plugin("hop_broken", "raise RuntimeError('kaboom')\n", {"broken": "hop_broken"})
+    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    install_plugin("hop_missing", "", {"missing": "hop_missing.nowhere:thing"})
+    with caplog.at_level(logging.WARNING, logger="hop.plugins"):
+        plugins.discover()
+    assert "'broken'" in caplog.text and "kaboom" in caplog.text
+    assert "'missing'" in caplog.text
+    assert "donut" in registered_models()
+
+
+def test_failing_hook_is_skipped_with_a_warning(
+    install_plugin: InstallPlugin, caplog: pytest.LogCaptureFixture
+) -> None:
+    install_plugin(
+        "hop_failing",
+        """
+        from hop import plugins
+
+        @plugins.register
+        def get_models():
+            raise KeyError("no models today")
+        """,
+        {"failing": "hop_failing"},
+    )
+    install_plugin(
+        "hop_wrongtype",
+        """
+        from hop import plugins
+
+        @plugins.register
+        def get_models():
+            return {"notamodel": dict, 3: object}
+        """,
+        {"wrongtype": "hop_wrongtype"},
+    )
+    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    with caplog.at_level(logging.WARNING, logger="hop.plugins"):
+        plugins.discover()
+    assert "no models today" in caplog.text
+    assert "'notamodel'" in caplog.text
+    assert "notamodel" not in registered_models()
+    assert "donut" in registered_models()
+
+
+def test_two_plugins_claiming_one_name(
+    install_plugin: InstallPlugin, caplog: pytest.LogCaptureFixture
+) -> None:
+    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    install_plugin(
+        "hop_rival",
+        """
+        from dataclasses import dataclass
+        from hop import plugins
+        from hop.models import MessageModel
+
+        @dataclass
+        class RivalDonut(MessageModel):
+            sprinkles: bool
+
+        @plugins.register
+        def get_models():
+            return {"DONUT": RivalDonut, "json": RivalDonut}
+        """,
+        {"rival": "hop_rival"},
+    )
+    with caplog.at_level(logging.WARNING, logger="hop.plugins"):
+        plugins.discover()
+    assert "'donut'" in caplog.text
+    assert "already registered" in caplog.text  # the claim on the built-in "json"
+    assert registered_models()["json"] is JSONBlob
+    winner = plugins.plugin_models()["donut"]
+    assert winner in ("donut", "rival")
+    assert registered_models()["donut"].__module__ == f"hop_{winner}"
+    assert decode(b"[1]", "json") == JSONBlob([1])
+
+
+def test_builtins_cannot_be_unregistered_by_rediscovery() -> None:
+    plugins.discover()
+    for name in ("blob", "json", "voevent", "circular", "gcntextnotice", "avro"):
+        assert name in registered_models()
+    assert models.format_name(registered_models()["circular"]) == "circular"
