@@ -10,7 +10,12 @@ General settings are top-level keys of ``config.toml``; an environment variable 
 ``HOP_`` + the key in upper case overrides the file (``HOP_PRODUCE_TIMEOUT=5``). Only the
 keys in :data:`SETTINGS` are read; an unknown key in the file is logged and ignored, and
 other ``HOP_*`` variables (which other tools use too) are left alone, and an empty variable
-counts as unset. An explicit keyword
+counts as unset.
+
+Only options that ``Stream.open`` takes as plain keyword arguments are settings here. What a
+``Stream`` is constructed with (``start_at``, ``until_eos``) or ``open`` names as a
+parameter (``group_id``, ``ignoretest``) is not, since a file or a variable must never
+silently override what a program wrote. An explicit keyword
 argument to ``Stream.open`` always wins over both.
 """
 
@@ -89,18 +94,6 @@ def get_config_path(type: str = "general") -> str:
 # ---------------------------------------------------------------------------- parsing values
 
 
-def _parse_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-    raise ValueError("expected true or false (also accepted: 1/0, yes/no, on/off)")
-
-
 def _parse_seconds(value: object) -> timedelta:
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
@@ -120,10 +113,11 @@ def _parse_seconds(value: object) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _parse_str(value: object) -> str:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise ValueError("expected a non-empty string")
+def _parse_positive_seconds(value: object) -> timedelta:
+    duration = _parse_seconds(value)
+    if not duration:
+        raise ValueError("expected a number of seconds above zero")
+    return duration
 
 
 @dataclass(frozen=True)
@@ -158,14 +152,10 @@ SETTINGS: Mapping[str, Setting] = {
             "counts as failed; 0 waits forever (a datetime.timedelta once loaded)",
         ),
         Setting(
-            "ignoretest",
-            _parse_bool,
-            "whether reading skips messages marked as tests (true/false)",
-        ),
-        Setting(
-            "group_id",
-            _parse_str,
-            "the consumer group to read in when none is given",
+            "session_timeout",
+            _parse_positive_seconds,
+            "seconds a consumer group waits for a silent member before handing its "
+            "partitions to others (a datetime.timedelta once loaded)",
         ),
     )
 }
@@ -192,9 +182,9 @@ def load_config(config_file: str | os.PathLike[str] | None = None) -> dict[str, 
             file is the same as an empty one.
 
     Returns:
-        The settings that were given, by key (a subset of :data:`SETTINGS`), parsed:
-        ``produce_timeout`` is a ``timedelta``, ``ignoretest`` a ``bool``, ``group_id`` a
-        ``str``. A setting given nowhere is absent, so callers keep their own default.
+        The settings that were given, by key (a subset of :data:`SETTINGS`), parsed (both
+        ``produce_timeout`` and ``session_timeout`` become a ``timedelta``). A setting given
+        nowhere is absent, so callers keep their own default.
 
     Raises:
         ConfigurationError: (a ``ValueError``) when the file is not valid TOML or a value
