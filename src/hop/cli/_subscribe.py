@@ -208,11 +208,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _silence_stdout() -> None:
     # Python flushes stdout at exit; with the pipe gone that would fail once more.
-    if sys.stdout is None or sys.stdout is not sys.__stdout__:
+    if sys.stdout is not sys.__stdout__:
         return
     try:
+        fileno = sys.stdout.fileno()  # type: ignore[union-attr]
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, fileno)
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
