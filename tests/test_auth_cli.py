@@ -1,0 +1,134 @@
+"""``hop auth`` through ``hop.cli.main``, and the message every command prints without
+credentials. Each test has its own XDG_CONFIG_HOME; the real ``~/.config`` is never used."""
+
+from __future__ import annotations
+
+import getpass
+import stat
+from pathlib import Path
+
+import pytest
+
+from hop.auth import NO_CREDENTIALS_MESSAGE, Auth, load_auth, write_auth_data
+from hop.cli import main
+from hop.configure import get_config_path
+
+SECRET = "s3cr3t-Pa55word"
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg"
+
+
+def csv_file(tmp_path: Path, password: str = SECRET, name: str = "alice") -> str:
+    path = tmp_path / f"{name}-{len(password)}.csv"
+    path.write_text(f"username,password,hostname\n{name},{password},kafka.example.org\n")
+    return str(path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_locate(capsys: pytest.CaptureFixture[str], config_home: Path) -> None:
+    status, out, _ = run(capsys, "auth", "locate")
+    assert status == 0
+    assert out.strip() == str(config_home / "hop" / "auth.toml")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["auth", "list"],
+        ["auth", "remove", "alice"],
+        ["list-topics", "kafka://127.0.0.1:9/"],
+        ["subscribe", "kafka://127.0.0.1:9/topic"],
+    ],
+)
+def test_no_credentials_message(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    status, _, err = run(capsys, *argv)
+    assert status == 1
+    for line in NO_CREDENTIALS_MESSAGE.splitlines():
+        assert line in err
+    assert "Traceback" not in err
+
+
+def test_add_list_remove(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = run(capsys, "auth", "add", csv_file(tmp_path))
+    assert status == 0, err
+    assert SECRET not in err
+    path = Path(get_config_path("auth"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    status, out, _ = run(capsys, "auth", "list")
+    assert status == 0
+    assert "alice" in out and "kafka.example.org" in out and "SCRAM-SHA-512" in out
+    assert SECRET not in out
+
+    status, _, _ = run(capsys, "auth", "remove", "alice@kafka.example.org")
+    assert status == 0
+    assert load_auth() == []
+
+
+def test_add_twice_needs_force(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(capsys, "auth", "add", csv_file(tmp_path))[0] == 0
+    status, _, err = run(capsys, "auth", "add", csv_file(tmp_path, "other-pw"))
+    assert status == 1
+    assert "--force" in err and "Traceback" not in err
+    assert "other-pw" not in err and SECRET not in err
+    assert load_auth()[0].password == SECRET
+    assert run(capsys, "auth", "add", "--force", csv_file(tmp_path, "other-pw"))[0] == 0
+    assert load_auth() == [Auth("alice", "other-pw", host="kafka.example.org")]
+
+
+def test_add_interactively(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter(["alice", "", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="Password: ", stream=None: SECRET)
+    status, out, err = run(capsys, "auth", "add")
+    assert status == 0, err
+    assert SECRET not in out + err
+    assert load_auth() == [Auth("alice", SECRET)]
+
+
+def test_remove_ambiguous_lists_the_matches(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write_auth_data(
+        get_config_path("auth"),
+        [Auth("alice", SECRET, host="a.example.org"), Auth("alice", SECRET, host="b.example.org")],
+    )
+    status, _, err = run(capsys, "auth", "remove", "alice")
+    assert status == 1
+    assert "alice@a.example.org" in err and "alice@b.example.org" in err
+    assert SECRET not in err and "Traceback" not in err
+
+
+def test_permission_refusal_names_the_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path(get_config_path("auth"))
+    write_auth_data(path, [Auth("alice", SECRET)])
+    path.chmod(0o644)
+    status, _, err = run(capsys, "auth", "list")
+    assert status == 1
+    assert f"chmod 600 {path}" in err
+    assert SECRET not in err
+
+
+@pytest.mark.parametrize("flag", ["-q", "-v"])
+def test_quiet_and_verbose_are_accepted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flag: str
+) -> None:
+    status, out, err = run(capsys, "auth", flag, "add", csv_file(tmp_path))
+    assert status == 0, err
+    assert SECRET not in out + err
+    status, out, _ = run(capsys, "auth", "list", flag)
+    assert status == 0 and "alice" in out
