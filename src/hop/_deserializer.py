@@ -62,6 +62,7 @@ def build_deserializer() -> type[_DeserializerBase]:
     Returns:
         A new Enum class named ``Deserializer``.
     """
+    plugins.get_plugin_manager()  # makes sure plugin discovery has run
     members = {name.upper(): cls for name, cls in sorted(models.registered_models().items())}
     # One class registered under two names makes the second name an alias of the first.
     # Enum's functional API on a member-less base; mypy does not model that call.
@@ -73,4 +74,3 @@ def build_deserializer() -> type[_DeserializerBase]:
 
 
 Deserializer = build_deserializer()
-_ = plugins  # imported first so that plugin models are registered before the Enum is built

@@ -31,8 +31,10 @@ import pluggy
 from hop import models
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "PROJECT_NAME",
     "discover",
+    "get_plugin_manager",
     "hookspec",
     "plugin_models",
     "register",
@@ -40,8 +42,9 @@ __all__ = [
 
 logger = logging.getLogger("hop.plugins")
 
-#: The pluggy project name (and the entry-point group is ``hop_plugin``).
+#: The pluggy project name.
 PROJECT_NAME = "hop"
+#: The entry-point group installed packages declare their plugin in.
 ENTRY_POINT_GROUP = "hop_plugin"
 
 #: Marks a hook specification (used by hop itself).
