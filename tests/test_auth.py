@@ -6,9 +6,11 @@ so the real ``~/.config`` is never touched.
 
 from __future__ import annotations
 
+import copy
 import getpass
 import logging
 import os
+import pickle
 import stat
 import sys
 from collections.abc import Iterator
@@ -153,6 +155,12 @@ def test_auth_equality_and_hash_by_value() -> None:
     assert one != Auth("alice", SECRET, host="kafka.example.org")
     assert one != Auth("alice", SECRET, host="kafka.example.org", method="PLAIN")
     assert one != "alice"
+
+
+def test_auth_survives_pickle_and_copy() -> None:
+    cred = Auth("alice", SECRET, host="h", token_endpoint="https://idp/token")
+    assert pickle.loads(pickle.dumps(cred)) == cred
+    assert copy.deepcopy(cred) == cred
 
 
 def test_auth_is_read_only() -> None:
@@ -862,6 +870,16 @@ def test_prune_without_a_config_file_or_legacy_section(tmp_path: Path) -> None:
     config = write_file(tmp_path / "c.toml", "produce_timeout = 3\n", 0o644)
     assert prune_outdated_auth(config) == 0
     assert config.read_text() == "produce_timeout = 3\n"
+
+
+def test_add_succeeds_when_the_old_config_is_broken(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_file(Path(get_config_path("general")), "this is = = not toml\n")
+    with caplog.at_level(logging.WARNING, logger="hop"):
+        add(write_csv(tmp_path, f"username,password\nalice,{SECRET}\n"))
+    assert load_auth() == [Auth("alice", SECRET)]
+    assert "not valid TOML" in caplog.text
 
 
 def test_add_prunes_the_old_config(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ from .errors import (
     CredentialError,
     CredentialFilePermissionError,
     CredentialInputError,
+    HopError,
     MalformedCredentialError,
     NoCredentialsError,
 )
@@ -681,7 +682,11 @@ def add_credential(args: _AddArgs) -> None:
         updated.append(new)
     write_auth_data(path, updated)
     logger.info("%s credential %s in %s", "replaced" if same else "stored", _label(new), path)
-    prune_outdated_auth()
+    try:
+        prune_outdated_auth()
+    except (HopError, OSError) as exc:
+        # The credential is stored; tidying the old file is a courtesy, not the command.
+        logger.warning("could not remove old credentials from the general config: %s", exc)
 
 
 def delete_credential(name: str) -> None:
