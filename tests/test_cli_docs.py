@@ -1,0 +1,56 @@
+"""docs/cli.md quotes every command's ``--help`` output; keep the two the same."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+import hop.cli
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+
+
+def commands(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """Every command of the parser, as the words that name it, the top level first."""
+    found = [prefix]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += commands(sub, (*prefix, name))
+    return found
+
+
+ALL_COMMANDS = commands(hop.cli.build_parser())
+
+
+def help_text(words: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert hop.cli.main([*words, "--help"]) == 0
+    return out.getvalue()
+
+
+def test_every_command_is_covered() -> None:
+    names = {" ".join(words) for words in ALL_COMMANDS}
+    assert {"", "publish", "subscribe", "list-topics", "version", "local-broker", "auth"} <= names
+    assert {"auth locate", "auth list", "auth add", "auth remove"} <= names
+
+
+@pytest.mark.parametrize("words", ALL_COMMANDS, ids=lambda w: " ".join(("hop", *w)))
+def test_help_is_quoted_in_the_docs(
+    words: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # argparse wraps at the terminal's width; the documentation is written at 100 columns.
+    monkeypatch.setenv("COLUMNS", "100")
+    block = f"```text\n{help_text(words)}```"
+    docs = DOCS.read_text(encoding="utf-8")
+    assert block in docs, (
+        f"docs/cli.md does not quote the current 'hop {' '.join(words)} --help'; "
+        f"replace its block with:\n{block}"
+    )
