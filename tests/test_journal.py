@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hop import _journal
 from hop._journal import HEADER_SIZE, PublicationJournal
 from hop.errors import JournalCorruptError, JournalError
 
@@ -63,16 +62,30 @@ def test_all_sent_truncates_and_restarts_sequence_numbers(tmp_path: Path) -> Non
     with PublicationJournal(path) as journal:
         seqs = [journal.queue_message(b"x" * 100) for _ in range(5)]
         assert seqs == [0, 1, 2, 3, 4]
-        assert path.stat().st_size > HEADER_SIZE + 500
+        assert journal.size > HEADER_SIZE + 500
         taken = _drain(journal)
         journal.mark_messages_sent([seq for seq, _, _ in taken[:4]])
-        assert path.stat().st_size > HEADER_SIZE
+        assert journal.size > HEADER_SIZE
         journal.mark_message_sent(taken[4][0])
-        assert path.stat().st_size == HEADER_SIZE
+        assert journal.size == HEADER_SIZE
+        assert path.stat().st_size <= 64 * 1024  # the old records' space is given back
         assert not journal.has_messages_to_send() and not journal.has_messages_in_flight()
         assert journal.queue_message(b"again") == 0
     with PublicationJournal(path) as journal:
         assert _drain(journal) == [(0, b"again", [])]
+    assert path.stat().st_size == journal.size  # closing gives back preallocated space
+
+
+def test_journal_grows_past_its_preallocated_space(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    bodies = [bytes([i]) * (1000 * i) for i in range(1, 60)]  # about 1.8 MB in all
+    with PublicationJournal(path) as journal:
+        for body in bodies:
+            journal.queue_message(body)
+        size = journal.size
+    assert path.stat().st_size == size > sum(map(len, bodies))
+    with PublicationJournal(path) as journal:
+        assert [body for _, body, _ in _drain(journal)] == bodies
 
 
 def test_requeued_message_goes_before_newer_ones(tmp_path: Path) -> None:
@@ -133,20 +146,19 @@ def test_closed_journal_refuses_writes(tmp_path: Path) -> None:
 def test_fsync_happens_before_queue_message_returns_only_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool
 ) -> None:
-    synced: list[int] = []
-    real = os.fdatasync
+    synced: list[tuple[int, int]] = []
+    real = PublicationJournal._sync
 
-    def record(fd: int) -> None:
-        synced.append(os.fstat(fd).st_size)
-        real(fd)
+    def record(journal: PublicationJournal, start: int, stop: int) -> None:
+        synced.append((start, stop))
+        real(journal, start, stop)
 
-    monkeypatch.setattr(_journal.os, "fdatasync", record)
+    monkeypatch.setattr(PublicationJournal, "_sync", record)
     with PublicationJournal(tmp_path / "j", fsync=durable) as journal:
         journal.queue_message(b"payload" * 10)
-        size = (tmp_path / "j").stat().st_size
         if durable:
-            # The record is synced, then the header that covers it.
-            assert len(synced) == 2 and synced[-1] == size
+            # The record is made durable first, then the header that covers it.
+            assert synced == [(HEADER_SIZE, journal.size), (0, HEADER_SIZE)]
         else:
             assert synced == []
 
@@ -215,9 +227,9 @@ def test_uncommitted_tail_from_a_crash_mid_append_is_dropped(
     path = tmp_path / "j"
     with PublicationJournal(path) as journal:
         journal.queue_message(b"kept")
-        committed = path.stat().st_size
+        committed = journal.size
         journal.queue_message(b"in a write that never returned")
-        record = path.read_bytes()[committed:]
+        record = path.read_bytes()[committed : journal.size]
     # Rewind the header to before the second record, as if the process had died between
     # writing the record and the header that covers it (or in the middle of the record).
     data = path.read_bytes()[:committed]
@@ -227,7 +239,7 @@ def test_uncommitted_tail_from_a_crash_mid_append_is_dropped(
     with caplog.at_level(logging.WARNING, "hop.robust_publisher"):
         with PublicationJournal(path) as journal:
             assert _drain(journal) == [(0, b"kept", [])]
-            assert path.stat().st_size == committed
+            assert journal.size == committed
             assert journal.queue_message(b"next") == 1
     assert f"discarding {len(extra)} bytes" in caplog.text
     with PublicationJournal(path) as journal:

@@ -48,6 +48,7 @@ import errno
 import fcntl
 import heapq
 import logging
+import mmap
 import os
 import struct
 import threading
@@ -78,6 +79,8 @@ _KIND_SENT = 2
 # A record longer than this cannot come from this module (Kafka messages are far smaller);
 # a length beyond it is garbage, reported before trying to read that much.
 _MAX_RECORD = 1 << 31
+# The file grows in steps (doubling from this) so that appends are memory copies.
+_INITIAL_CAPACITY = 64 * 1024
 
 Headers = list[tuple[str, bytes]]
 
@@ -88,6 +91,20 @@ class _Entry:
     headers: Headers
     topic: str | None
     key: bytes | None
+
+
+# Encoded header names (length + UTF-8), which repeat from message to message ("_id", ...).
+_NAME_CACHE: dict[str, bytes] = {}
+
+
+def _encoded_name(name: str) -> bytes:
+    encoded = _NAME_CACHE.get(name)
+    if encoded is None:
+        raw = name.encode("utf-8")
+        encoded = _U16.pack(len(raw)) + raw
+        if len(_NAME_CACHE) < 1024:
+            _NAME_CACHE[name] = encoded
+    return encoded
 
 
 def _encode_queued(
@@ -105,10 +122,13 @@ def _encode_queued(
         key or b"",
         _U32.pack(len(headers)),
     ]
+    append = parts.append
+    pack_length = _U32.pack
     for name, value in headers:
-        name_bytes = name.encode("utf-8")
-        parts += (_U16.pack(len(name_bytes)), name_bytes, _U32.pack(len(value)), value)
-    parts.append(message)
+        append(_encoded_name(name))
+        append(pack_length(len(value)))
+        append(value)
+    append(message)
     return b"".join(parts)
 
 
@@ -184,6 +204,8 @@ class PublicationJournal:
         self._in_flight: set[int] = set()
         self._next_seq = 0
         self._fd = -1
+        self._map: mmap.mmap | None = None
+        self._capacity = 0
         self._end = HEADER_SIZE
         self._open()
 
@@ -205,6 +227,7 @@ class PublicationJournal:
                 ) from exc
             self._fd = fd
             self._replay()
+            self._remap(max(_INITIAL_CAPACITY, self._end))
         except BaseException:
             os.close(fd)
             self._fd = -1
@@ -301,12 +324,15 @@ class PublicationJournal:
                 raise self._corrupt(f"a record does not parse ({exc})", offset) from None
             offset = start + length
         if size > committed:
-            log.warning(
-                "%s: discarding %d bytes after the last committed record (an append cut off "
-                "by a crash; its write never returned)",
-                self.path,
-                size - committed,
-            )
+            # Zeros are preallocated space; anything else is an append cut off by a crash.
+            torn = len(data[committed:].rstrip(b"\0"))
+            if torn:
+                log.warning(
+                    "%s: discarding %d bytes after the last committed record (an append cut "
+                    "off by a crash; its write never returned)",
+                    self.path,
+                    torn,
+                )
             os.ftruncate(self._fd, committed)
         self._end = committed
         self._next_seq = max_seq + 1
@@ -359,23 +385,60 @@ class PublicationJournal:
             view = view[written:]
             offset += written
 
+    def _remap(self, capacity: int) -> None:
+        """Size the file to ``capacity`` bytes, allocated, and map all of it. Lock held.
+
+        Appends are copies into this shared mapping rather than ``write`` calls: the pages
+        belong to the OS's page cache, so they outlive this process exactly as written
+        bytes would, and the publishing thread never gives up the interpreter lock to the
+        sending thread in the middle of a ``write``. The space is allocated up front
+        (``posix_fallocate``) so that a full disk is an error here, not a SIGBUS later.
+        """
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        size = os.fstat(self._fd).st_size
+        if capacity > size:
+            os.posix_fallocate(self._fd, size, capacity - size)
+        self._map = mmap.mmap(self._fd, capacity, mmap.MAP_SHARED)
+        self._capacity = capacity
+
+    def _sync(self, start: int, stop: int) -> None:
+        """Make bytes ``start:stop`` of the file durable (``fsync=True``). Lock held."""
+        assert self._map is not None
+        aligned = start - start % mmap.PAGESIZE
+        self._map.flush(aligned, stop - aligned)
+
     def _append(self, record: bytes) -> None:
         """Append one framed record and move the committed end past it. Lock held."""
-        if self._fd < 0:
+        if self._fd < 0 or self._map is None:
             raise JournalError(f"the journal {self.path} is closed")
-        end = self._end + len(record)
+        start = self._end
+        end = start + len(record)
         try:
+            if end > self._capacity:
+                self._remap(max(end, 2 * self._capacity))
             # Bytes past the committed end are not part of the journal until the header
             # says so; a failed write leaves them to be overwritten by the next append.
-            self._write_all(self._fd, record, self._end)
+            self._map[start:end] = record
             if self.fsync:
-                os.fdatasync(self._fd)
-            self._write_all(self._fd, self._header(end), 0)
-            if self.fsync:
-                os.fdatasync(self._fd)
-        except OSError as exc:
+                self._sync(start, end)
+            self._set_header(end)
+        except (OSError, ValueError) as exc:
             raise JournalError(f"cannot write to the journal {self.path}: {exc}") from exc
         self._end = end
+
+    def _set_header(self, end: int) -> None:
+        """Record ``end`` as the committed end (durably when ``fsync``). Lock held."""
+        header = self._header(end)
+        if self._map is None:  # while replaying, before the mapping exists
+            self._write_all(self._fd, header, 0)
+            if self.fsync:
+                os.fdatasync(self._fd)
+        else:
+            self._map[:HEADER_SIZE] = header
+            if self.fsync:
+                self._sync(0, HEADER_SIZE)
 
     def _truncate(self) -> None:
         """Empty the journal when nothing is pending. Lock held."""
@@ -383,12 +446,20 @@ class PublicationJournal:
         if self._end == HEADER_SIZE:
             return
         try:
-            # Header first: a crash between the two steps leaves only uncommitted bytes,
-            # which opening discards; the other order would look like a cut-off file.
-            self._write_all(self._fd, self._header(HEADER_SIZE), 0)
+            # Header first: a crash between the steps leaves only uncommitted bytes, which
+            # opening discards; the other order would look like a cut-off file.
+            self._set_header(HEADER_SIZE)
+            mapped = self._map is not None
+            if mapped:
+                assert self._map is not None
+                self._map.close()  # touching a mapping past the end of its file is SIGBUS
+                self._map = None
+            # Shrinking drops the old records (messages may be sensitive) and their space.
             os.ftruncate(self._fd, HEADER_SIZE)
             if self.fsync:
                 os.fsync(self._fd)
+            if mapped:
+                self._remap(_INITIAL_CAPACITY)
         except OSError as exc:
             raise JournalError(f"cannot truncate the journal {self.path}: {exc}") from exc
         self._end = HEADER_SIZE
@@ -416,7 +487,8 @@ class PublicationJournal:
         Raises:
             JournalError: the journal is closed or the write failed.
         """
-        header_list: Headers = [(str(k), bytes(v)) for k, v in headers] if headers else []
+        # Trusted as (str, bytes) pairs; anything else fails to encode below (TypeError).
+        header_list: Headers = list(headers) if headers else []
         body = bytes(message)
         key = bytes(key) if key is not None else None
         with self._lock:
@@ -441,6 +513,24 @@ class PublicationJournal:
             self._in_flight.add(seq)
             entry = self._entries[seq]
             return seq, entry.message, entry.headers
+
+    def take_messages_to_send(
+        self, limit: int
+    ) -> list[tuple[int, bytes, Headers, str | None, bytes | None]]:
+        """Take up to ``limit`` of the oldest waiting messages at once, counting them in flight.
+
+        Returns:
+            ``(seq, message, headers, topic, key)`` for each, oldest first.
+        """
+        taken: list[tuple[int, bytes, Headers, str | None, bytes | None]] = []
+        with self._lock:
+            to_send, entries, in_flight = self._to_send, self._entries, self._in_flight
+            while to_send and len(taken) < limit:
+                seq = heapq.heappop(to_send)
+                in_flight.add(seq)
+                entry = entries[seq]
+                taken.append((seq, entry.message, entry.headers, entry.topic, entry.key))
+        return taken
 
     def get_message_destination(self, seq: int) -> tuple[str | None, bytes | None]:
         """The topic (None: the producer's own) and key of a pending message.
@@ -499,6 +589,12 @@ class PublicationJournal:
         """Whether a message was handed to the producer and not yet acknowledged."""
         return bool(self._in_flight)
 
+    @property
+    def size(self) -> int:
+        """Bytes of journal data (header and records); the open file may be larger, its
+        tail preallocated."""
+        return self._end
+
     def pending_count(self) -> int:
         """How many messages are queued or in flight."""
         return len(self._entries)
@@ -541,8 +637,13 @@ class PublicationJournal:
         """Close the file (and release its lock); pending messages stay in it. Idempotent."""
         with self._lock:
             fd, self._fd = self._fd, -1
-        if fd >= 0:
-            os.close(fd)
+            mapping, self._map = self._map, None
+            if mapping is not None:
+                mapping.close()
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, self._end)  # give back the preallocated space
+                os.close(fd)
 
     def __enter__(self) -> PublicationJournal:
         return self

@@ -217,7 +217,10 @@ class RobustProducer(threading.Thread):
                 raise JournalError(f"the publisher's sending thread failed: {self._failure}")
             assert self._journal is not None
             self._journal.queue_message(body, packed_headers, topic=topic, key=raw_key)
-        self._wake.set()
+        # The sender clears the event before it looks at the journal, so skipping set()
+        # when it is already set loses no wake-up (and saves a lock per message).
+        if not self._wake.is_set():
+            self._wake.set()
 
     # -- the thread --------------------------------------------------------------------
 
@@ -276,27 +279,23 @@ class RobustProducer(threading.Thread):
 
     def _send(self, journal: PublicationJournal, producer: Producer) -> int:
         """Hand waiting messages to librdkafka; how many, or -1 when it refused one."""
-        sent = 0
-        while sent < _SEND_BATCH:
-            item = journal.get_next_message_to_send()
-            if item is None:
-                break
-            seq, body, headers = item
-            topic, key = journal.get_message_destination(seq)
+        batch = journal.take_messages_to_send(_SEND_BATCH)
+        write_raw, on_delivery = producer.write_raw, self._on_delivery
+        for index, (seq, body, headers, topic, key) in enumerate(batch):
             try:
-                producer.write_raw(
+                write_raw(
                     body,
                     headers,
-                    delivery_callback=functools.partial(self._on_delivery, seq),
+                    delivery_callback=functools.partial(on_delivery, seq),
                     topic=topic,
                     key=key,
                 )
             except HopError as exc:
-                journal.requeue_message(seq)
+                for unsent, *_ in batch[index:]:
+                    journal.requeue_message(unsent)
                 log.warning("message %d could not be queued for sending, will retry: %s", seq, exc)
                 return -1
-            sent += 1
-        return sent
+        return len(batch)
 
     def _on_delivery(
         self, seq: int, error: confluent_kafka.KafkaError | None, _: confluent_kafka.Message
