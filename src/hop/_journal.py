@@ -13,9 +13,8 @@ Layout (all integers big-endian)::
     SENT    (kind 2): seq u64 * n (the rest of the body)
 
 Records are only ever appended. The header is the one place written over: after each
-append it is rewritten (one small ``pwrite`` at offset 0) with the new *committed end*,
-the offset just past the last complete record. That pointer is what makes every kind of
-damage detectable:
+append it is rewritten with the new *committed end*, the offset just past the last complete
+record. That pointer is what makes every kind of damage detectable:
 
 * a flipped byte inside a record fails its CRC; a garbled length points past the committed
   end or makes the CRC fail; a flipped byte in the header fails the header's CRC;
@@ -26,11 +25,16 @@ damage detectable:
 
 All of these raise :class:`hop.errors.JournalCorruptError` with the path and byte offset.
 
+While open, the file is preallocated in doubling steps (from 64 KiB) and mapped into
+memory (shared), so an append is two memory copies (record, then header) into pages of the
+OS's page cache rather than two system calls; closing gives the unused space back.
+
 Crashes are a different matter. ``write`` returns only after both the record and the new
 header were handed to the OS, so a process killed (even with SIGKILL) after ``write``
 returned leaves a journal whose header covers that record: the OS keeps the bytes even
 without ``fsync``. A process killed *during* an append can leave bytes after the
-committed end (a torn record, or a complete record whose header update never happened).
+committed end (a torn record, or a complete record whose header update never happened),
+besides zeros of preallocated space.
 Those bytes belong to the one write that never returned to its caller; they are not
 covered by the header, so opening the journal discards them (logged as a warning) and
 nothing a caller was promised is lost. Records are never read past the committed end.
