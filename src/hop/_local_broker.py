@@ -186,4 +186,3 @@ class LocalBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-

@@ -14,8 +14,23 @@ from typing import Any, Protocol
 from ._url import KafkaURL
 from .errors import ConfigurationError
 
-#: librdkafka's own log lines go to this logger.
+#: librdkafka's own log lines go to this logger, at DEBUG level.
 LIBRDKAFKA_LOGGER = logging.getLogger("hop.librdkafka")
+
+
+class _LibrdkafkaLog:
+    """Takes librdkafka's log lines and passes them on at DEBUG level.
+
+    librdkafka logs every failed connection attempt, several times a second while a broker
+    is down. What a person needs to know of those errors reaches them once, through the
+    clients' error callbacks; the raw lines stay available with debug logging (``-v``).
+    """
+
+    def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
+        LIBRDKAFKA_LOGGER.debug(msg, *args)
+
+
+_LIBRDKAFKA_LOG = _LibrdkafkaLog()
 
 Settings = dict[str, Any]
 
@@ -92,7 +107,7 @@ def _common(
 ) -> Settings:
     settings: Settings = {
         "bootstrap.servers": url.bootstrap_servers,
-        "logger": LIBRDKAFKA_LOGGER,
+        "logger": _LIBRDKAFKA_LOG,
         # hop only ever needs metadata for the topics it uses.
         "topic.metadata.refresh.sparse": True,
     }
@@ -186,6 +201,8 @@ def consumer_settings(
     return _apply_overrides(settings, overrides)
 
 
-def admin_settings(url: KafkaURL, auth: AuthLike | None) -> Settings:
+def admin_settings(
+    url: KafkaURL, auth: AuthLike | None, error_cb: Callable[[Any], None] | None = None
+) -> Settings:
     """Settings for metadata requests (listing topics)."""
-    return _common(url, auth, None)
+    return _common(url, auth, error_cb)

@@ -31,10 +31,12 @@ import confluent_kafka
 from . import _rdkafka_config
 from ._url import KafkaURL, parse_url
 from .errors import (
+    BrokerUnavailableError,
     ConfigurationError,
     CredentialError,
     DeliveryError,
     HopError,
+    KafkaTimeoutError,
     StreamStateError,
     translate_kafka_error,
 )
@@ -66,6 +68,46 @@ DeliveryCallback: TypeAlias = Callable[
 
 _EOF = confluent_kafka.KafkaError._PARTITION_EOF
 _DEFAULT_DUPLICATE_WINDOW = 10_000
+# librdkafka retries these forever; to a person they mean the credential is wrong.
+_AUTH_CODES = frozenset(
+    {
+        confluent_kafka.KafkaError._AUTHENTICATION,
+        confluent_kafka.KafkaError.SASL_AUTHENTICATION_FAILED,
+        confluent_kafka.KafkaError.ILLEGAL_SASL_STATE,
+        confluent_kafka.KafkaError.UNSUPPORTED_SASL_MECHANISM,
+        confluent_kafka.KafkaError._SSL,
+    }
+)
+# The same client-wide error is logged at most once in this many seconds.
+_LOG_INTERVAL = 30.0
+
+
+class _ClientErrors:
+    """Receives librdkafka's client-wide errors (``error_cb``) for one client.
+
+    Logs each kind at most once per ``_LOG_INTERVAL`` (a broker that is down reports itself
+    several times a second), and remembers errors that no retry will cure, a fatal error or
+    a refused credential, so the client can raise them instead of waiting forever.
+    """
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._last_logged: dict[int, float] = {}
+        self.stopping: confluent_kafka.KafkaError | None = None
+
+    def __call__(self, error: confluent_kafka.KafkaError) -> None:
+        code = error.code()
+        if error.fatal() or code in _AUTH_CODES:
+            self.stopping = error
+        now = time.monotonic()
+        if now - self._last_logged.get(code, -_LOG_INTERVAL) >= _LOG_INTERVAL:
+            self._last_logged[code] = now
+            logger.warning("%s: %s", self._what, error.str())
+
+    def check(self, context: str) -> None:
+        """Raise the error that stops this client, if there is one."""
+        if self.stopping is not None:
+            raise translate_kafka_error(self.stopping, context)
 
 
 class StartPosition(Enum):
@@ -105,12 +147,31 @@ class Metadata:
     _raw: confluent_kafka.Message = field(repr=False, compare=False)
 
 
-def _fresh_id() -> bytes:
-    # uuid.uuid4().bytes, without building a UUID object for every message.
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return bytes(raw)
+class _IdSource:
+    """UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness 256 at a time."""
+
+    _BATCH = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: list[bytes] = []
+
+    def __call__(self) -> bytes:
+        try:
+            return self._ids.pop()
+        except IndexError:
+            pass
+        with self._lock:
+            if not self._ids:
+                pool = bytearray(os.urandom(16 * self._BATCH))
+                for start in range(0, len(pool), 16):
+                    pool[start + 6] = (pool[start + 6] & 0x0F) | 0x40  # version 4
+                    pool[start + 8] = (pool[start + 8] & 0x3F) | 0x80  # RFC 4122 variant
+                self._ids = [bytes(pool[i : i + 16]) for i in range(0, len(pool), 16)]
+            return self._ids.pop()
+
+
+_fresh_id = _IdSource()
 
 
 def _user_headers(headers: HeadersArg) -> Headers:
@@ -186,22 +247,29 @@ class Producer:
         self._url = url
         self._produce_timeout = _timedelta(produce_timeout, "produce_timeout")
         self._default_topic = url.topics[0] if len(url.topics) == 1 else None
+        self._auth = auth
         self._sender = auth.username.encode("utf-8") if auth is not None else None
         self._failed = 0
         self._errors: list[confluent_kafka.KafkaError] = []
-        self._fatal: confluent_kafka.KafkaError | None = None
+        self._client_errors = _ClientErrors(f"producer for {url}")
+        self._unpolled = 0
         self._closed = False
         settings = _rdkafka_config.producer_settings(
             url,
             auth,
             produce_timeout=self._produce_timeout,
-            error_cb=self._on_client_error,
+            error_cb=self._client_errors,
             overrides=config,
         )
         try:
             self._producer = confluent_kafka.Producer(settings)
         except confluent_kafka.KafkaException as exc:
             raise translate_kafka_error(exc, f"opening {url} for writing") from exc
+
+    @property
+    def auth(self) -> _rdkafka_config.AuthLike | None:
+        """The credential this producer uses (its username goes in ``_sender``), or None."""
+        return self._auth
 
     # -- writing -----------------------------------------------------------------------
 
@@ -294,8 +362,7 @@ class Producer:
     ) -> None:
         if self._closed:
             raise StreamStateError(f"this producer for {self._url} is closed")
-        if self._fatal is not None:
-            raise translate_kafka_error(self._fatal, f"writing to {self._url}")
+        self._client_errors.check(f"writing to {self._url}")
         target = topic or self._default_topic
         if target is None:
             raise ConfigurationError(
@@ -313,7 +380,11 @@ class Producer:
                 self._producer.poll(0.05)
             except confluent_kafka.KafkaException as exc:
                 raise translate_kafka_error(exc, f"writing to {target} at {self._url}") from exc
-        self._producer.poll(0)
+        # Serve delivery reports now and then; flush() and close() serve the rest.
+        self._unpolled += 1
+        if self._unpolled >= 32:
+            self._unpolled = 0
+            self._producer.poll(0)
 
     def _on_delivery(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
@@ -323,13 +394,6 @@ class Producer:
             if len(self._errors) < 5 and all(e.code() != error.code() for e in self._errors):
                 self._errors.append(error)
             logger.warning("message to %s not delivered: %s", message.topic(), error.str())
-
-    def _on_client_error(self, error: confluent_kafka.KafkaError) -> None:
-        if error.fatal():
-            self._fatal = error
-            logger.error("producer for %s failed: %s", self._url, error.str())
-        else:
-            logger.warning("producer for %s: %s", self._url, error.str())
 
     # -- delivery ----------------------------------------------------------------------
 
@@ -357,15 +421,17 @@ class Producer:
         return remaining
 
     def _wait(self, timeout: float | None) -> int:
-        if timeout is not None:
-            return self._producer.flush(timeout)
-        if self._produce_timeout > timedelta(0):
+        """Flush in slices, so that Ctrl+C gets through and a refused credential ends it."""
+        if timeout is None and self._produce_timeout > timedelta(0):
             # librdkafka fails every message by then; the margin covers the last retry.
-            return self._producer.flush(self._produce_timeout.total_seconds() + 5.0)
-        while True:  # forever, but in slices so that Ctrl+C gets through
-            remaining = self._producer.flush(1.0)
-            if remaining == 0:
-                return 0
+            timeout = self._produce_timeout.total_seconds() + 5.0
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self._client_errors.check(f"delivering to {self._url}")
+            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            remaining = self._producer.flush(max(0.0, left))
+            if remaining == 0 or (deadline is not None and time.monotonic() >= deadline):
+                return remaining
 
     def _raise_failures(self, undelivered: int) -> None:
         failed, errors = self._failed + undelivered, self._errors
@@ -493,7 +559,7 @@ class Consumer:
         self._group_id = group_id if group_id is not None else f"hop-{uuid.uuid4()}"
         self._stopped = threading.Event()
         self._closed = False
-        self._fatal: confluent_kafka.KafkaError | None = None
+        self._client_errors = _ClientErrors(f"consumer for {url}")
         # Partitions being read, and those read to their end (for until_eos).
         self._assigned: set[tuple[str, int]] = set()
         self._at_end: set[tuple[str, int]] = set()
@@ -516,7 +582,7 @@ class Consumer:
                 if session_timeout is not None
                 else None
             ),
-            error_cb=self._on_client_error,
+            error_cb=self._client_errors,
             overrides=config,
         )
         try:
@@ -525,6 +591,9 @@ class Consumer:
             raise translate_kafka_error(exc, f"opening {url} for reading") from exc
         try:
             if self._explicit_group:
+                # Learn which topics exist yet: a subscription to a missing topic would
+                # otherwise wait for librdkafka's next periodic metadata refresh (minutes).
+                self._partitions(list(url.topics))
                 self._consumer.subscribe(
                     list(url.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
                 )
@@ -537,17 +606,27 @@ class Consumer:
 
     # -- where reading starts ------------------------------------------------------------
 
-    def _partitions(self, topics: list[str]) -> list[confluent_kafka.TopicPartition]:
+    def _partitions(
+        self, topics: list[str], timeout: float = 10.0
+    ) -> list[confluent_kafka.TopicPartition]:
         """The partitions of those topics that exist; the others are remembered as missing."""
         found: list[confluent_kafka.TopicPartition] = []
         missing: list[str] = []
         for topic in topics:
-            try:
-                cluster = self._consumer.list_topics(topic, timeout=10)
-            except confluent_kafka.KafkaException as exc:
-                raise translate_kafka_error(
-                    exc, f"looking up topic {topic} at {self._url}"
-                ) from exc
+            cluster = _cluster_metadata(
+                self._consumer,
+                self._client_errors,
+                f"looking up topic {topic} at {self._url}",
+                topic=topic,
+                timeout=timeout,
+                # Before anything is assigned, polling serves error callbacks and can
+                # consume nothing.
+                serve=(
+                    None
+                    if self._assigned or self._explicit_group
+                    else lambda: self._consumer.poll(0.1)
+                ),
+            )
             meta = cluster.topics.get(topic)
             if meta is None or meta.error is not None or not meta.partitions:
                 if meta is not None and meta.error is not None:
@@ -564,8 +643,8 @@ class Consumer:
         self._missing_topics = missing
         return found
 
-    def _assign(self, topics: list[str], start_at: StartAt) -> None:
-        partitions = self._partitions(topics)
+    def _assign(self, topics: list[str], start_at: StartAt, timeout: float = 10.0) -> None:
+        partitions = self._partitions(topics, timeout)
         self._position(partitions, start_at)
         if partitions:
             self._consumer.incremental_assign(partitions)
@@ -631,9 +710,18 @@ class Consumer:
 
     def _look_for_missing_topics(self) -> None:
         missing = self._missing_topics
-        if missing:
-            # Everything in a topic that appeared after we started is new to us.
-            self._assign(missing, StartPosition.EARLIEST)
+        if not missing:
+            return
+        try:
+            if self._explicit_group:
+                # Fresh metadata is enough: the group's subscription picks up new topics.
+                self._partitions(list(missing), timeout=1.0)
+            else:
+                # Everything in a topic that appeared after we started is new to us.
+                self._assign(missing, StartPosition.EARLIEST, timeout=1.0)
+        except (BrokerUnavailableError, KafkaTimeoutError) as exc:
+            # Reading goes on; the broker may come back.
+            logger.debug("still looking for %s: %s", ", ".join(missing), exc)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -721,6 +809,7 @@ class Consumer:
             if not batch:
                 first = consumer.poll(wait)
                 if first is None:
+                    self._client_errors.check(f"reading from {self._url}")
                     continue
                 batch = [first]
             for raw in batch:
@@ -778,12 +867,7 @@ class Consumer:
             confluent_kafka.KafkaError._AUTHENTICATION,
         ):
             raise translate_kafka_error(error, f"reading from {self._url}")
-        logger.warning("while reading from %s: %s", self._url, error.str())
-
-    def _on_client_error(self, error: confluent_kafka.KafkaError) -> None:
-        if error.fatal():
-            self._fatal = error
-        logger.warning("consumer for %s: %s", self._url, error.str())
+        self._client_errors(error)
 
     # -- committing ------------------------------------------------------------------------
 
@@ -861,6 +945,10 @@ class Consumer:
         except confluent_kafka.KafkaException as exc:
             raise translate_kafka_error(exc, f"listing topics at {self._url}") from exc
 
+    def assignment(self) -> list[tuple[str, int]]:
+        """The ``(topic, partition)`` pairs this consumer reads now, sorted."""
+        return sorted(self._assigned)
+
     @staticmethod
     def is_test(message: Any) -> bool:
         """Whether a message is a test message (it has a ``_test`` header).
@@ -882,8 +970,7 @@ class Consumer:
     def _check_open(self) -> None:
         if self._closed:
             raise StreamStateError(f"this consumer for {self._url} is closed")
-        if self._fatal is not None:
-            raise translate_kafka_error(self._fatal, f"reading from {self._url}")
+        self._client_errors.check(f"reading from {self._url}")
 
     def __enter__(self) -> Consumer:
         return self
@@ -1098,16 +1185,57 @@ def list_topics(url: str, auth: Any = True, timeout: float = -1.0) -> dict[str, 
         BrokerUnavailableError: the broker could not be reached within ``timeout``.
         KafkaError: another error from the broker.
     """
-    from confluent_kafka.admin import AdminClient
-
     parsed = parse_url(url)
     credential = _resolve_auth(auth, parsed)
-    client = AdminClient(_rdkafka_config.admin_settings(parsed, credential))
-    try:
-        metadata = client.list_topics(timeout=timeout)
-    except confluent_kafka.KafkaException as exc:
-        raise translate_kafka_error(exc, f"listing topics at {parsed}") from exc
+    errors = _ClientErrors(f"listing topics at {parsed}")
+    # A producer that never produces: its poll() serves error callbacks, so a refused
+    # credential is told apart from an unreachable broker.
+    client = confluent_kafka.Producer(
+        _rdkafka_config.admin_settings(parsed, credential, error_cb=errors)
+    )
+    metadata = _cluster_metadata(
+        client,
+        errors,
+        f"listing topics at {parsed}",
+        topic=None,
+        timeout=None if timeout is None or timeout < 0 else float(timeout),
+        serve=lambda: client.poll(0),
+    )
     return dict(metadata.topics)
+
+
+def _cluster_metadata(
+    client: confluent_kafka.Producer | confluent_kafka.Consumer,
+    errors: _ClientErrors,
+    context: str,
+    *,
+    topic: str | None,
+    timeout: float | None,
+    serve: Callable[[], object] | None,
+) -> Any:
+    """Ask for metadata in one-second slices, so that a refused credential (which librdkafka
+    reports only through the error callback, and retries forever) ends the wait at once with
+    the right error, and an unreachable broker ends it after ``timeout`` (None: never)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+        try:
+            if topic is None:
+                return client.list_topics(timeout=left)
+            return client.list_topics(topic, timeout=left)
+        except confluent_kafka.KafkaException as exc:
+            if serve is not None:
+                serve()
+            errors.check(context)
+            kafka_error = exc.args[0] if exc.args else None
+            retriable = isinstance(
+                kafka_error, confluent_kafka.KafkaError
+            ) and kafka_error.code() in (
+                confluent_kafka.KafkaError._TRANSPORT,
+                confluent_kafka.KafkaError._TIMED_OUT,
+            )
+            if not retriable or (deadline is not None and time.monotonic() >= deadline):
+                raise translate_kafka_error(exc, context) from exc
 
 
 def __getattr__(name: str) -> Any:
