@@ -32,7 +32,7 @@ import confluent_kafka
 from ._journal import PublicationJournal
 from ._url import parse_url
 from .errors import ConfigurationError, HopError, JournalError, StreamStateError
-from .io import HeadersArg, Producer, Stream, _resolve_auth
+from .io import HeadersArg, Producer, Stream
 
 __all__ = ["PublicationJournal", "RobustProducer"]
 
@@ -124,8 +124,8 @@ class RobustProducer(threading.Thread):
                 )
             journal = PublicationJournal(self.journal_path, fsync=self.fsync)
             try:
-                self._credential = _resolve_auth(self._auth, self._url)
                 self._producer = Stream(auth=self._auth).open(self.url, "w", **self._open_kwargs)
+                self._credential = self._producer.auth
             except BaseException:
                 journal.close()
                 raise
