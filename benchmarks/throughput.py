@@ -31,15 +31,14 @@ def make_alerts(count: int) -> list[dict[str, Any]]:
             {
                 "alert_type": "PRELIMINARY",
                 "superevent_id": f"S261126{i:06d}",
-                "time_created": "2026-11-26T03:14:15Z",
+                "created": "2026-11-26T03:14:15Z",
                 "event": {
                     "far": 1.2e-10 + i,
                     "significant": True,
                     "instruments": ["H1", "L1", "V1"],
                     "group": "CBC",
-                    "pipeline": "gstlal",
                 },
-                "urls": {"gracedb": f"https://gracedb.ligo.org/superevents/S{i:06d}/"},
+                "url": f"https://gracedb.ligo.org/superevents/S{i:06d}/",
             }
         )
     return alerts
