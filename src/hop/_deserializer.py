@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hop import models, plugins
 
@@ -73,4 +73,20 @@ def build_deserializer() -> type[_DeserializerBase]:
     return built
 
 
-Deserializer = build_deserializer()
+if TYPE_CHECKING:
+    # What type checkers see: the built-in members, declared. At run time the Enum is built
+    # from the registry instead, so that it also holds the plugins' formats
+    # (``Deserializer["DONUT"]``); a test keeps these declarations equal to the built-ins.
+
+    class Deserializer(_DeserializerBase):
+        """Every known message format (built in here; plugins add members at run time)."""
+
+        AVRO = models.AvroBlob
+        BLOB = models.Blob
+        CIRCULAR = models.GCNCircular
+        GCNTEXTNOTICE = models.GCNTextNotice
+        JSON = models.JSONBlob
+        VOEVENT = models.VOEvent
+
+else:
+    Deserializer = build_deserializer()
