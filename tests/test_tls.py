@@ -4,13 +4,16 @@ The test broker speaks only plaintext, so ``stunnel`` terminates TLS in front of
 certificate made here (``subjectAltName=IP:127.0.0.1``, so librdkafka's default hostname
 check passes). The broker advertises the proxy's port, so every connection librdkafka makes
 goes through TLS. SASL cannot be exercised here (the broker keeps no SCRAM users and
-refuses the handshake); ``test_auth.py`` checks the SASL settings instead. What this file
-proves is the TLS half that ``SASL_SSL`` shares: ``tls_settings`` with the right CA file
-connects, and without it, or with the wrong one, the failure is quick and clear.
+refuses the handshake); ``test_auth_settings.py`` checks the SASL settings instead. What this
+file proves is the TLS half that ``SASL_SSL`` shares: the ``ssl.*`` settings that
+``security_settings`` builds for a ``SASL_SSL`` credential, used with security protocol
+``SSL``, connect with the right CA file, and without it, or with the wrong one, the failure
+is quick and clear, both for a raw librdkafka client and through ``hop.io.Stream``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -25,8 +28,10 @@ import confluent_kafka
 import pytest
 
 from hop._local_broker import LocalBroker, free_port, port_accepts
-from hop._rdkafka_config import tls_settings
+from hop._rdkafka_config import security_settings, tls_settings
+from hop.auth import Auth
 from hop.errors import AuthenticationError, KafkaError, translate_kafka_error
+from hop.io import StartPosition, Stream
 
 
 @dataclass
@@ -114,14 +119,24 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSBroker]:
                 proxy.wait()
 
 
+def _tls_half(ca_file: Path | None) -> dict[str, Any]:
+    """The ``ssl.*`` settings hop builds for a SASL_SSL credential, with protocol SSL."""
+    credential = Auth("tls-only", "unused", ssl_ca_location=str(ca_file) if ca_file else None)
+    built = security_settings(credential)
+    assert built["security.protocol"] == "SASL_SSL"
+    return {
+        "security.protocol": "SSL",
+        **{key: value for key, value in built.items() if key.startswith("ssl.")},
+    }
+
+
 def _settings(broker: TLSBroker, ca_file: Path | None, **extra: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "bootstrap.servers": broker.bootstrap,
-        "security.protocol": "SSL",
         # librdkafka would otherwise print every failed handshake on stderr.
         "logger": logging.getLogger("test_tls.librdkafka"),
+        **_tls_half(ca_file),
     }
-    settings.update(tls_settings(str(ca_file) if ca_file else None))
     settings.update(extra)
     return settings
 
@@ -129,8 +144,13 @@ def _settings(broker: TLSBroker, ca_file: Path | None, **extra: Any) -> dict[str
 def test_tls_settings_name_the_ca_file() -> None:
     assert tls_settings("/etc/ca.pem") == {"ssl.ca.location": "/etc/ca.pem"}
     assert tls_settings(None) == {}
+    assert _tls_half(Path("/etc/ca.pem")) == {
+        "security.protocol": "SSL",
+        "ssl.ca.location": "/etc/ca.pem",
+    }
 
 
+@pytest.mark.broker
 def test_right_ca_connects_and_messages_flow(tls_broker: TLSBroker) -> None:
     topic = f"tls-{uuid.uuid4().hex[:10]}"
     delivered: list[confluent_kafka.Message] = []
@@ -164,6 +184,7 @@ def test_right_ca_connects_and_messages_flow(tls_broker: TLSBroker) -> None:
         consumer.close()
 
 
+@pytest.mark.broker
 @pytest.mark.parametrize("which", ["no CA file", "wrong CA file"])
 def test_unverified_certificate_fails_quickly_and_clearly(
     tls_broker: TLSBroker, which: str
@@ -192,3 +213,40 @@ def test_unverified_certificate_fails_quickly_and_clearly(
     while not verification_failures() and time.monotonic() < deadline:
         producer.poll(0.1)
     assert verification_failures(), [str(translate_kafka_error(e)) for e in errors]
+
+
+@pytest.mark.broker
+def test_hop_stream_over_tls(tls_broker: TLSBroker) -> None:
+    url = f"kafka://{tls_broker.bootstrap}/tls-{uuid.uuid4().hex[:10]}"
+    config = _tls_half(tls_broker.ca_file)
+    with Stream(auth=False).open(url, "w", config=config) as producer:
+        producer.write({"over": "tls"})
+    reader = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+    with reader.open(url, "r", config=config) as consumer:
+        assert [message.content for message in consumer.read()] == [{"over": "tls"}]
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("which", ["no CA file", "wrong CA file"])
+@pytest.mark.parametrize("mode", ["r", "w"])
+def test_hop_stream_reports_an_unverified_certificate(
+    tls_broker: TLSBroker, which: str, mode: str
+) -> None:
+    ca_file = None if which == "no CA file" else tls_broker.wrong_ca_file
+    url = f"kafka://{tls_broker.bootstrap}/tls-{uuid.uuid4().hex[:10]}"
+    started = time.monotonic()
+    with pytest.raises(AuthenticationError, match="certificate verify failed"):
+        stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+        if mode == "r":
+            stream.open(url, "r", config=_tls_half(ca_file))
+        else:
+            producer = stream.open(url, "w", config=_tls_half(ca_file))
+            try:
+                producer.write({"never": "delivered"})
+                producer.flush(timeout=10)
+            finally:
+                # close() would report the same failure again; the first report is the test.
+                with contextlib.suppress(KafkaError):
+                    producer.close()
+    # A bounded failure, not a hang (librdkafka gives up on the handshake in milliseconds).
+    assert time.monotonic() - started < 8
