@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import confluent_kafka
 import pytest
 
-from hop import plugins
 from hop.io import StartPosition, Stream
 from hop.models import (
     AvroBlob,
@@ -23,7 +19,6 @@ from hop.models import (
     JSONBlob,
     MessageModel,
     VOEvent,
-    registered_models,
 )
 
 DATA = Path("/work/shared/data")
@@ -164,51 +159,3 @@ def test_legacy_and_corrupt_messages_from_the_broker(
         Blob(b"whatever"),
     ]
     assert "'json'" in caplog.text and "'voevent'" in caplog.text and "'avro'" in caplog.text
-
-
-PLUGIN_SOURCE = """
-from dataclasses import dataclass
-
-from hop import plugins
-from hop.models import MessageModel
-
-
-@dataclass
-class Donut(MessageModel):
-    flavor: str
-    holes: int = 1
-
-
-@plugins.register
-def get_models():
-    return {"donut": Donut}
-"""
-
-
-@pytest.fixture
-def donut_plugin(tmp_path: Path) -> Iterator[type[MessageModel]]:
-    """The donut plugin installed into a temporary directory and discovered."""
-    (tmp_path / "hop_broker_donut").mkdir()
-    (tmp_path / "hop_broker_donut" / "__init__.py").write_text(textwrap.dedent(PLUGIN_SOURCE))
-    dist_info = tmp_path / "hop_broker_donut-0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: hop-broker-donut\nVersion: 0.1\n"
-    )
-    (dist_info / "entry_points.txt").write_text("[hop_plugin]\ndonut = hop_broker_donut\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        plugins.discover()
-        yield registered_models()["donut"]
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("hop_broker_donut", None)
-        plugins.discover()
-
-
-def test_plugin_model_round_trips_through_the_broker(
-    topic_url: str, donut_plugin: type[MessageModel]
-) -> None:
-    sent = [donut_plugin("glazed", 1), donut_plugin("jam", 0)]  # type: ignore[call-arg]
-    write_all(topic_url, sent)
-    assert read_all(topic_url) == sent

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.metadata
 import json
 import logging
 import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +19,7 @@ import pytest
 
 from hop import models, plugins
 from hop._deserializer import build_deserializer
+from hop.io import StartPosition, Stream
 from hop.models import Blob, JSONBlob, decode, encode, registered_models
 
 DONUT_SOURCE = '''
@@ -61,27 +66,83 @@ def get_models():
     return {"donut": Donut, "muffin": Muffin}
 '''
 
-InstallPlugin = Callable[[str, str, dict[str, str]], Path]
+#: A plugin package: (package name, source of its __init__.py, hop_plugin entry points).
+PluginPackage = tuple[str, str, dict[str, str]]
+InstallPlugin = Callable[..., Path]
+
+DONUT: PluginPackage = ("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+
+
+def build_wheel(directory: Path, package: str, source: str, entry_points: dict[str, str]) -> Path:
+    """Build a wheel of a one-module plugin package, declaring ``hop_plugin`` entry points.
+
+    Written by hand (a wheel is a zip file with a ``.dist-info`` directory) because the test
+    environment has no wheel-building backend and no network.
+
+    Returns:
+        The wheel's path.
+    """
+    dist = package.replace("-", "_")
+    info = f"{dist}-0.1.dist-info"
+    lines = [f"{name} = {target}" for name, target in entry_points.items()]
+    files = {
+        f"{package}/__init__.py": textwrap.dedent(source).encode(),
+        f"{info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: {package.replace('_', '-')}\nVersion: 0.1\n"
+        ).encode(),
+        f"{info}/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: hop-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+        f"{info}/entry_points.txt": ("[hop_plugin]\n" + "\n".join(lines) + "\n").encode(),
+    }
+    record = []
+    for name, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = directory / f"{dist}-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return wheel
 
 
 @pytest.fixture
 def install_plugin(tmp_path: Path) -> Iterator[InstallPlugin]:
-    """Install plugin packages into a directory on sys.path; undo everything afterwards."""
+    """Build plugin packages and pip-install them into a directory put on sys.path.
+
+    Everything is undone afterwards: the directory leaves sys.path, the plugins' modules
+    leave sys.modules, and discovery runs again.
+    """
     site = tmp_path / "site-packages"
     site.mkdir()
     modules: list[str] = []
 
-    def install(package: str, source: str, entry_points: dict[str, str]) -> Path:
-        (site / package).mkdir()
-        (site / package / "__init__.py").write_text(textwrap.dedent(source))
-        dist_info = site / f"{package}-0.1.dist-info"
-        dist_info.mkdir()
-        (dist_info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {package.replace('_', '-')}\nVersion: 0.1\n"
+    def install(*packages: PluginPackage) -> Path:
+        # One pip run for all of them: each run costs about a second.
+        wheels = [str(build_wheel(tmp_path, *package)) for package in packages]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-index",
+                "--no-deps",
+                "--no-compile",
+                "--disable-pip-version-check",
+                "--target",
+                str(site),
+                *wheels,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
-        lines = [f"{name} = {target}" for name, target in entry_points.items()]
-        (dist_info / "entry_points.txt").write_text("[hop_plugin]\n" + "\n".join(lines) + "\n")
-        modules.append(package)
+        assert result.returncode == 0, result.stdout + result.stderr
+        modules.extend(package for package, _, _ in packages)
         return site
 
     sys.path.insert(0, str(site))
@@ -96,7 +157,13 @@ def install_plugin(tmp_path: Path) -> Iterator[InstallPlugin]:
 
 
 def test_plugin_is_discovered_and_its_models_registered(install_plugin: InstallPlugin) -> None:
-    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    site = install_plugin(DONUT)
+    distribution = importlib.metadata.distribution("hop-donut")
+    assert distribution.read_text("INSTALLER") == "pip\n"  # installed by pip, from a wheel
+    assert Path(str(distribution.locate_file("hop_donut"))).parent == site
+    assert [(e.name, e.value) for e in distribution.entry_points if e.group == "hop_plugin"] == [
+        ("donut", "hop_donut")
+    ]
     assert "donut" not in registered_models()
     plugins.discover()
     known = registered_models()
@@ -118,8 +185,25 @@ def test_plugin_is_discovered_and_its_models_registered(install_plugin: InstallP
     assert decode(b"CAKE", "muffin") == Blob(b"CAKE")  # its deserialize raised
 
 
+def test_plugin_model_round_trips_through_the_broker(
+    install_plugin: InstallPlugin, topic_url: str
+) -> None:
+    install_plugin(DONUT)
+    plugins.discover()
+    donut, muffin = registered_models()["donut"], registered_models()["muffin"]
+    sent = [donut("glazed", 1), muffin("bran"), donut("jam", 0)]
+    with Stream(auth=False).open(topic_url, "w") as producer:
+        for message in sent:
+            producer.write(message, key=b"k")  # one partition: read back in order
+    reader = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+    with reader.open(topic_url, "r") as consumer:
+        received = list(consumer)
+    assert received == sent
+    assert [type(m) for m in received] == [donut, muffin, donut]
+
+
 def test_plugin_models_file_loading(install_plugin: InstallPlugin, tmp_path: Path) -> None:
-    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    install_plugin(DONUT)
     plugins.discover()
     path = tmp_path / "d.json"
     path.write_text('{"flavor": "maple"}')
@@ -127,7 +211,7 @@ def test_plugin_models_file_loading(install_plugin: InstallPlugin, tmp_path: Pat
 
 
 def test_rediscovery_forgets_uninstalled_plugins(install_plugin: InstallPlugin) -> None:
-    site = install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    site = install_plugin(DONUT)
     plugins.discover()
     assert "donut" in registered_models()
     sys.path.remove(str(site))
@@ -141,7 +225,7 @@ def test_rediscovery_forgets_uninstalled_plugins(install_plugin: InstallPlugin) 
 
 
 def test_plugin_found_when_hop_is_imported(install_plugin: InstallPlugin) -> None:
-    site = install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
+    site = install_plugin(DONUT)
     script = textwrap.dedent(
         """
         import hop
@@ -164,9 +248,11 @@ def test_plugin_found_when_hop_is_imported(install_plugin: InstallPlugin) -> Non
 def test_broken_plugin_is_skipped_with_a_warning(
     install_plugin: InstallPlugin, caplog: pytest.LogCaptureFixture
 ) -> None:
-    install_plugin("hop_broken", "raise RuntimeError('kaboom')\n", {"broken": "hop_broken"})
-    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
-    install_plugin("hop_missing", "", {"missing": "hop_missing.nowhere:thing"})
+    install_plugin(
+        ("hop_broken", "raise RuntimeError('kaboom')\n", {"broken": "hop_broken"}),
+        DONUT,
+        ("hop_missing", "", {"missing": "hop_missing.nowhere:thing"}),
+    )
     with caplog.at_level(logging.WARNING, logger="hop.plugins"):
         plugins.discover()
     assert "'broken'" in caplog.text and "kaboom" in caplog.text
@@ -177,29 +263,25 @@ def test_broken_plugin_is_skipped_with_a_warning(
 def test_failing_hook_is_skipped_with_a_warning(
     install_plugin: InstallPlugin, caplog: pytest.LogCaptureFixture
 ) -> None:
-    install_plugin(
-        "hop_failing",
-        """
+    failing = """
         from hop import plugins
 
         @plugins.register
         def get_models():
             raise KeyError("no models today")
-        """,
-        {"failing": "hop_failing"},
-    )
-    install_plugin(
-        "hop_wrongtype",
         """
+    wrongtype = """
         from hop import plugins
 
         @plugins.register
         def get_models():
             return {"notamodel": dict, 3: object}
-        """,
-        {"wrongtype": "hop_wrongtype"},
+        """
+    install_plugin(
+        ("hop_failing", failing, {"failing": "hop_failing"}),
+        ("hop_wrongtype", wrongtype, {"wrongtype": "hop_wrongtype"}),
+        DONUT,
     )
-    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
     with caplog.at_level(logging.WARNING, logger="hop.plugins"):
         plugins.discover()
     assert "no models today" in caplog.text
@@ -211,10 +293,7 @@ def test_failing_hook_is_skipped_with_a_warning(
 def test_two_plugins_claiming_one_name(
     install_plugin: InstallPlugin, caplog: pytest.LogCaptureFixture
 ) -> None:
-    install_plugin("hop_donut", DONUT_SOURCE, {"donut": "hop_donut"})
-    install_plugin(
-        "hop_rival",
-        """
+    rival = """
         from dataclasses import dataclass
         from hop import plugins
         from hop.models import MessageModel
@@ -226,12 +305,11 @@ def test_two_plugins_claiming_one_name(
         @plugins.register
         def get_models():
             return {"DONUT": RivalDonut, "json": RivalDonut}
-        """,
-        {"rival": "hop_rival"},
-    )
+        """
+    install_plugin(DONUT, ("hop_rival", rival, {"rival": "hop_rival"}))
     with caplog.at_level(logging.WARNING, logger="hop.plugins"):
         plugins.discover()
-    assert "'donut'" in caplog.text
+    assert "both provide format 'donut'" in caplog.text
     assert "already registered" in caplog.text  # the claim on the built-in "json"
     assert registered_models()["json"] is JSONBlob
     winner = plugins.plugin_models()["donut"]
