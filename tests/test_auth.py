@@ -324,6 +324,15 @@ def test_invalid_toml_is_a_credential_error(auth_path: Path) -> None:
         load_auth()
 
 
+def test_file_that_is_not_utf8_is_a_credential_error(auth_path: Path) -> None:
+    auth_path.parent.mkdir(parents=True)
+    auth_path.write_bytes(b'[[auth]]\nusername = "\xff"\npassword = "x"\n')
+    auth_path.chmod(0o600)
+    with pytest.raises(CredentialError, match="not UTF-8") as caught:
+        load_auth()
+    assert str(auth_path) in str(caught.value)
+
+
 def test_auth_key_of_the_wrong_type(auth_path: Path) -> None:
     write_file(auth_path, 'auth = "alice"\n')
     with pytest.raises(MalformedCredentialError, match="array of tables"):
@@ -583,6 +592,12 @@ def test_csv_from_a_spreadsheet(tmp_path: Path) -> None:
         bom=True,
     )
     assert read_new_credential(path) == Auth("alice", SECRET, host="kafka.example.org")
+
+
+def test_csv_values_beyond_the_header_are_ignored(tmp_path: Path) -> None:
+    # A row longer than the header, and a row of nothing but such values.
+    path = write_csv(tmp_path, f"username,password\nalice,{SECRET},x,y\n,,stray\n")
+    assert read_new_credential(path) == Auth("alice", SECRET)
 
 
 def test_csv_password_kept_exactly(tmp_path: Path) -> None:
@@ -872,14 +887,25 @@ def test_prune_without_a_config_file_or_legacy_section(tmp_path: Path) -> None:
     assert config.read_text() == "produce_timeout = 3\n"
 
 
+@pytest.mark.parametrize("content", [b"this is = = not toml\n", b"produce_timeout = \xff\n"])
 def test_add_succeeds_when_the_old_config_is_broken(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, content: bytes
 ) -> None:
-    write_file(Path(get_config_path("general")), "this is = = not toml\n")
+    config = Path(get_config_path("general"))
+    config.parent.mkdir(parents=True)
+    config.write_bytes(content)
     with caplog.at_level(logging.WARNING, logger="hop"):
         add(write_csv(tmp_path, f"username,password\nalice,{SECRET}\n"))
     assert load_auth() == [Auth("alice", SECRET)]
     assert "not valid TOML" in caplog.text
+
+
+@pytest.mark.parametrize("legacy", ["auth = 5", 'auth = "alice"', "auth = true"])
+def test_prune_leaves_an_auth_key_that_holds_no_credentials(auth_path: Path, legacy: str) -> None:
+    config = write_file(Path(get_config_path("general")), legacy + "\n", 0o644)
+    write_auth_data(auth_path, [ALICE_H])
+    assert prune_outdated_auth() == 0
+    assert config.read_text() == legacy + "\n"
 
 
 def test_add_prunes_the_old_config(tmp_path: Path) -> None:

@@ -109,6 +109,10 @@ def test_other_hop_variables_are_not_settings(monkeypatch: pytest.MonkeyPatch) -
         ("HOP_PRODUCE_TIMEOUT", "-1", "zero or more"),
         ("HOP_PRODUCE_TIMEOUT", "inf", "zero or more"),
         ("HOP_SESSION_TIMEOUT", "0", "above zero"),
+        ("HOP_PRODUCE_TIMEOUT", "1e300", "at most"),
+        ("HOP_PRODUCE_TIMEOUT", "2147484", "at most"),
+        ("HOP_SESSION_TIMEOUT", "1e300", "at most"),
+        ("HOP_SESSION_TIMEOUT", "3601", "at most"),
     ],
 )
 def test_bad_variable_names_itself(
@@ -129,6 +133,8 @@ def test_bad_variable_names_itself(
         ("produce_timeout = true", "'produce_timeout'"),
         ("produce_timeout = [1]", "'produce_timeout'"),
         ("session_timeout = 0", "'session_timeout'"),
+        ("produce_timeout = 1e300", "'produce_timeout'"),
+        ("session_timeout = inf", "'session_timeout'"),
     ],
 )
 def test_bad_file_value_names_file_and_key(text: str, key: str) -> None:
@@ -137,6 +143,22 @@ def test_bad_file_value_names_file_and_key(text: str, key: str) -> None:
         load_config()
     assert str(path) in str(caught.value)
     assert key in str(caught.value)
+
+
+def test_largest_values_librdkafka_takes() -> None:
+    general_file("produce_timeout = 2147483.647\nsession_timeout = 3600\n")
+    assert load_config() == {
+        "produce_timeout": timedelta(seconds=2147483.647),
+        "session_timeout": timedelta(hours=1),
+    }
+
+
+def test_file_that_is_not_utf8() -> None:
+    path = general_file("")
+    path.write_bytes(b"produce_timeout = 1 # \xff\n")
+    with pytest.raises(ConfigurationError, match="not UTF-8") as caught:
+        load_config()
+    assert str(path) in str(caught.value)
 
 
 def test_invalid_toml() -> None:

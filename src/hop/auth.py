@@ -386,6 +386,8 @@ def load_auth(config_file: str | os.PathLike[str] | None = None) -> list[Auth]:
             data = _tomllib.load(file)
         except _tomllib.TOMLDecodeError as exc:
             raise CredentialError(f"{path} is not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:  # tomllib leaves undecodable bytes to the codec
+            raise CredentialError(f"{path} is not valid TOML: not UTF-8 text ({exc})") from exc
     entries = data.get("auth", [])
     if isinstance(entries, Mapping):  # a single [auth] table rather than [[auth]]
         entries = [entries]
@@ -537,7 +539,12 @@ def _from_csv(path: Path) -> Auth:
                 f"credentials file {path} has no {required!r} column "
                 f"(its header row is {','.join(reader.fieldnames)!r})"
             )
-    rows = [row for row in reader if any((value or "").strip() for value in row.values())]
+    # DictReader files values beyond the header's columns under the key None, as a list.
+    rows = [
+        row
+        for row in reader
+        if any(isinstance(v, str) and v.strip() for k, v in row.items() if k is not None)
+    ]
     if len(rows) != 1:
         raise CredentialInputError(
             f"credentials file {path} holds {len(rows)} credential rows; expected exactly one"
@@ -786,10 +793,15 @@ def prune_outdated_auth(
         return 0
     except _tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid TOML: not UTF-8 text ({exc})") from exc
     legacy = data.get("auth")
-    if legacy is None:
+    if isinstance(legacy, Mapping):
+        entries: list[object] = [legacy]
+    elif isinstance(legacy, list):
+        entries = list(legacy)
+    else:  # absent, or not credentials in any form hop knows: not ours to touch
         return 0
-    entries: list[object] = [legacy] if isinstance(legacy, Mapping) else list(legacy)
     try:
         stored = {_legacy_key(c) for c in load_auth(auth_file)}
     except NoCredentialsError:

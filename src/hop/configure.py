@@ -94,7 +94,14 @@ def get_config_path(type: str = "general") -> str:
 # ---------------------------------------------------------------------------- parsing values
 
 
-def _parse_seconds(value: object) -> timedelta:
+# librdkafka's own limits for the settings these become (message.timeout.ms and
+# session.timeout.ms): a larger value would only fail later, when a stream is opened,
+# with a message naming a librdkafka property rather than this setting.
+_MAX_PRODUCE_TIMEOUT = 2_147_483.647
+_MAX_SESSION_TIMEOUT = 3_600.0
+
+
+def _seconds(value: object) -> float:
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, bool):  # bool is an int; True seconds is surely a mistake
@@ -108,16 +115,28 @@ def _parse_seconds(value: object) -> timedelta:
             raise ValueError("expected a number of seconds") from None
     else:
         raise ValueError("expected a number of seconds")
-    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+    if seconds != seconds or seconds < 0:
         raise ValueError("expected a number of seconds, zero or more")
+    return seconds
+
+
+def _parse_produce_timeout(value: object) -> timedelta:
+    seconds = _seconds(value)
+    if seconds > _MAX_PRODUCE_TIMEOUT:
+        raise ValueError(
+            f"expected a number of seconds, zero or more, at most {_MAX_PRODUCE_TIMEOUT:g} "
+            "(0 waits forever)"
+        )
     return timedelta(seconds=seconds)
 
 
-def _parse_positive_seconds(value: object) -> timedelta:
-    duration = _parse_seconds(value)
-    if not duration:
-        raise ValueError("expected a number of seconds above zero")
-    return duration
+def _parse_session_timeout(value: object) -> timedelta:
+    seconds = _seconds(value)
+    if not 0 < seconds <= _MAX_SESSION_TIMEOUT:
+        raise ValueError(
+            f"expected a number of seconds above zero, at most {_MAX_SESSION_TIMEOUT:g}"
+        )
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -147,15 +166,16 @@ SETTINGS: Mapping[str, Setting] = {
     for s in (
         Setting(
             "produce_timeout",
-            _parse_seconds,
+            _parse_produce_timeout,
             "seconds a written message may wait for the broker's acknowledgement before it "
-            "counts as failed; 0 waits forever (a datetime.timedelta once loaded)",
+            "counts as failed; 0 waits forever, at most 2147483.647 (a datetime.timedelta "
+            "once loaded)",
         ),
         Setting(
             "session_timeout",
-            _parse_positive_seconds,
+            _parse_session_timeout,
             "seconds a consumer group waits for a silent member before handing its "
-            "partitions to others (a datetime.timedelta once loaded)",
+            "partitions to others; above 0, at most 3600 (a datetime.timedelta once loaded)",
         ),
     )
 }
@@ -170,6 +190,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib leaves this to the codec
+        raise ConfigurationError(f"{path} is not valid TOML: not UTF-8 text ({exc})") from exc
     except OSError as exc:
         raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
