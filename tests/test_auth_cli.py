@@ -132,3 +132,25 @@ def test_quiet_and_verbose_are_accepted(
     assert SECRET not in out + err
     status, out, _ = run(capsys, "auth", "list", flag)
     assert status == 0 and "alice" in out
+
+
+@pytest.mark.parametrize("command", ["subscribe", "publish", "list-topics"])
+def test_refused_credential_against_the_broker_leaks_no_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, broker_url: str, topic: str, command: str
+) -> None:
+    # The test broker refuses every SASL handshake (BROKER.md): the stored credential is
+    # offered and refused, and even -v (debug logs, traceback) must not show its password.
+    write_auth_data(get_config_path("auth"), [Auth("alice", SECRET, ssl=False)])
+    message = tmp_path / "m.json"
+    message.write_text('{"a": 1}')
+    argv = {
+        "subscribe": ["subscribe", f"{broker_url}/{topic}", "-v"],
+        "publish": ["publish", f"{broker_url}/{topic}", str(message), "-v"],
+        "list-topics": ["list-topics", broker_url, "--timeout", "10"],  # it has no -v
+    }[command]
+    status, out, err = run(capsys, *argv)
+    assert status == 1
+    assert "SASL" in err
+    if "-v" in argv:  # what could leak was really printed: the traceback
+        assert "Traceback" in err
+    assert SECRET not in out + err
