@@ -50,6 +50,7 @@ def test_locate(capsys: pytest.CaptureFixture[str], config_home: Path) -> None:
         ["auth", "remove", "alice"],
         ["list-topics", "kafka://127.0.0.1:9/"],
         ["subscribe", "kafka://127.0.0.1:9/topic"],
+        ["publish", "kafka://127.0.0.1:9/topic", "/dev/null"],
     ],
 )
 def test_no_credentials_message(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
