@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import bz2
 import io
 import json
 import logging
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import fastavro
 import pytest
 
+from hop import _avro
 from hop._deserializer import Deserializer
 from hop.errors import DecodeError, UnsafeXMLError
 from hop.models import (
@@ -486,3 +489,69 @@ def test_avro_inferred_schemas_never_hold_zero_size_values() -> None:
         blob = round_trip(AvroBlob(records))
         assert isinstance(blob, AvroBlob)
         assert blob.content == records
+
+
+@pytest.mark.parametrize("codec", ["deflate", "bzip2", "xz"])
+def test_compressed_avro_containers_are_read(codec: str) -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "s", "type": "string"}]}
+    records = [{"s": f"record {n} " * 50} for n in range(300)]
+    out = io.BytesIO()
+    fastavro.writer(out, schema, records, codec=codec, sync_interval=2000)  # many blocks
+    received = decode(out.getvalue(), "avro")
+    assert isinstance(received, AvroBlob)
+    assert received.content == records
+
+
+def _one_string_container(codec: str, size: int) -> bytes:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "s", "type": "string"}]}
+    out = io.BytesIO()
+    fastavro.writer(out, schema, [{"s": "a" * size}], codec=codec)
+    return out.getvalue()
+
+
+def test_avro_inflation_bomb_is_refused_in_little_memory() -> None:
+    bomb = _one_string_container("deflate", _avro.MAX_INFLATED_BYTES + 1024)
+    assert len(bomb) * _avro.MAX_INFLATION_RATIO < _avro.MAX_INFLATED_BYTES
+    tracemalloc.start()
+    try:
+        start = time.monotonic()
+        assert decode(bomb, "avro") == Blob(bomb)
+        elapsed = time.monotonic() - start
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024
+    assert elapsed < 2
+
+
+@pytest.mark.parametrize("codec", ["deflate", "bzip2", "xz"])
+def test_avro_inflation_limit_applies_to_every_codec(
+    codec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_avro, "MAX_INFLATED_BYTES", 256 * 1024)
+    fits = _one_string_container(codec, 200 * 1024)
+    received = AvroBlob.load(fits)
+    assert received.content == [{"s": "a" * 200 * 1024}]
+    bomb = _one_string_container(codec, 300 * 1024)
+    with pytest.raises(DecodeError, match="inflate to more than"):
+        AvroBlob.load(bomb)
+
+
+def test_avro_bzip2_bomb_split_into_concatenated_streams_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # fastavro inflates every concatenated bzip2 stream of a block: each is counted.
+    monkeypatch.setattr(_avro, "MAX_INFLATED_BYTES", 256 * 1024)
+    honest = _one_string_container("bzip2", 300 * 1024)
+    metadata, position = _avro._header(honest)
+    count, after_count = _avro._read_long(honest, position)
+    block, after_block = _avro._read_sized(honest, after_count)
+    payload = bz2.decompress(block)
+    middle = len(payload) // 2
+    split = bz2.compress(payload[:middle]) + bz2.compress(payload[middle:])
+    bomb = honest[:position] + _zigzag(count) + _zigzag(len(split)) + split + honest[after_block:]
+    assert metadata["avro.codec"] == b"bzip2"
+    with pytest.raises(DecodeError, match="inflate to more than"):
+        AvroBlob.load(bomb)
+    monkeypatch.setattr(_avro, "MAX_INFLATED_BYTES", 512 * 1024)
+    assert AvroBlob.load(bomb).content == [{"s": "a" * 300 * 1024}]  # a valid file after all

@@ -6,14 +6,22 @@ Inference maps Python values to Avro types so that records come back equal:
 keys are valid Avro names, else a map. Values that differ between records become unions;
 dicts whose keys differ between records become maps (a record would add the missing keys
 as nulls, and the records would no longer come back equal).
+
+Reading refuses containers that would make a small message cost unbounded memory: schemas
+under which values take no bytes (:func:`_check_not_a_bomb`), and compressed blocks that
+inflate beyond :data:`MAX_INFLATED_BYTES` (or :data:`MAX_INFLATION_RATIO` times the
+container's size, if that is more).
 """
 
 from __future__ import annotations
 
+import bz2
 import io
 import itertools
 import json
+import lzma
 import re
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,6 +277,122 @@ def _check_not_a_bomb(schema: Any) -> None:
     check(schema)
 
 
+#: Decompressed data a container may hold: at least this, more only for big containers.
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
+#: ... at most this many times the container's own size beyond that.
+MAX_INFLATION_RATIO = 50
+
+_MAGIC = b"Obj\x01"
+_SYNC_SIZE = 16
+
+
+#: Codecs whose output can be measured a step at a time. The others (snappy, zstandard,
+#: lz4) need packages hop does not install, and are left to fastavro.
+_MEASURED_CODECS = ("deflate", "bzip2", "xz")
+_STEP = 1024 * 1024
+
+
+def _inflated_size(codec: str, block: bytes, limit: int) -> int:
+    """How many bytes ``block`` inflates to, counted a step at a time, stopping past ``limit``.
+
+    Memory stays at one step whatever the block holds.
+    """
+    total = 0
+    if codec == "deflate":
+        inflater = zlib.decompressobj(-15)  # raw deflate, as the Avro specification says
+        pending = block
+        while total <= limit:
+            out = inflater.decompress(pending, _STEP)
+            pending = inflater.unconsumed_tail
+            total += len(out)
+            if not out and not pending:
+                break
+        return total
+    # bzip2 and xz: fastavro decompresses every concatenated stream, so count them all.
+    pending = block
+    while pending and total <= limit:
+        stream: Any = bz2.BZ2Decompressor() if codec == "bzip2" else lzma.LZMADecompressor()
+        total += len(stream.decompress(pending, _STEP))
+        while total <= limit and not stream.eof and not stream.needs_input:
+            total += len(stream.decompress(b"", _STEP))
+        if not stream.eof:
+            break
+        pending = stream.unused_data
+    return total
+
+
+def _read_long(data: bytes, position: int) -> tuple[int, int]:
+    """Read a zig-zag varint at ``position``; return it and the position after it."""
+    shift = 0
+    accumulated = 0
+    while True:
+        if position >= len(data):
+            raise DecodeError("not a valid Avro container file: truncated")
+        byte = data[position]
+        position += 1
+        accumulated |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return (accumulated >> 1) ^ -(accumulated & 1), position
+        shift += 7
+        if shift > 63:
+            raise DecodeError("not a valid Avro container file: a number is too long")
+
+
+def _read_sized(data: bytes, position: int) -> tuple[bytes, int]:
+    size, position = _read_long(data, position)
+    if size < 0 or position + size > len(data):
+        raise DecodeError("not a valid Avro container file: a length is out of range")
+    return data[position : position + size], position + size
+
+
+def _header(data: bytes) -> tuple[dict[str, bytes], int]:
+    """The metadata of a container and the position of its first block."""
+    if data[:4] != _MAGIC:
+        raise DecodeError("not a valid Avro container file: it does not start with Obj\\x01")
+    metadata: dict[str, bytes] = {}
+    position = 4
+    while True:
+        count, position = _read_long(data, position)
+        if count == 0:
+            break
+        if count < 0:  # a block of -count entries, preceded by its size in bytes
+            count = -count
+            _, position = _read_long(data, position)
+        for _ in range(count):
+            key, position = _read_sized(data, position)
+            value, position = _read_sized(data, position)
+            metadata[key.decode("utf-8", "replace")] = value
+    return metadata, position + _SYNC_SIZE
+
+
+def _check_inflated_size(data: bytes, codec: str, position: int) -> None:
+    """Refuse a container whose compressed blocks inflate beyond the limit.
+
+    A deflate block can inflate a thousand times, and bzip2 or xz far more: without this a
+    one-megabyte message could make a subscriber allocate gigabytes.
+
+    Raises:
+        DecodeError: the blocks inflate too much, or the container is malformed.
+    """
+    if codec not in _MEASURED_CODECS:
+        return
+    limit = max(MAX_INFLATED_BYTES, MAX_INFLATION_RATIO * len(data))
+    total = 0
+    while position < len(data):
+        _, position = _read_long(data, position)  # the block's record count
+        block, position = _read_sized(data, position)
+        position += _SYNC_SIZE
+        try:
+            total += _inflated_size(codec, block, limit - total)
+        except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
+            raise DecodeError(f"not a valid Avro container file: bad {codec} block: {exc}") from exc
+        if total > limit:
+            raise DecodeError(
+                f"Avro container refused: its {codec} blocks inflate to more than "
+                f"{limit} bytes ({len(data)} bytes received)"
+            )
+
+
 def write_container(records: list[Any], schema: Schema) -> bytes:
     """Write records as an Avro Object Container File.
 
@@ -309,6 +433,8 @@ def read_container(data: bytes) -> tuple[list[Any], Any]:
         DecodeError: the data is not a readable Avro container file.
     """
     try:
+        metadata, first_block = _header(data)
+        _check_inflated_size(data, metadata.get("avro.codec", b"null").decode(), first_block)
         reader = fastavro.reader(io.BytesIO(data))
         schema = json.loads(reader.metadata["avro.schema"])
         _check_not_a_bomb(schema)
