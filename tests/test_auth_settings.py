@@ -4,14 +4,21 @@ SASL is tested here, by the settings, and not against a broker: the test broker 
 see BROKER.md) keeps no SCRAM users in memory and refuses every SASL handshake, so no
 broker test can cover it. The TLS half that ``SASL_SSL`` shares is tested end to end in
 ``test_tls.py``. Each set of settings is also handed to a real librdkafka client, which
-rejects unknown or inconsistent settings when it is created.
+rejects unknown or inconsistent settings when it is created, and the OIDC flow is watched
+against a token endpoint served by the test: librdkafka fetches tokens and refreshes them
+by itself, without the application polling.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import threading
+import time
 from datetime import timedelta
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import confluent_kafka
 import pytest
@@ -120,3 +127,61 @@ def test_librdkafka_accepts_the_settings(cred: Auth) -> None:
     }
     producer = confluent_kafka.Producer(settings)  # raises KafkaException on a bad setting
     assert producer.flush(0) == 0
+
+
+class _TokenEndpoint(BaseHTTPRequestHandler):
+    """An OIDC token endpoint that hands out (unsigned) JWTs valid for three seconds."""
+
+    requests: ClassVar[list[tuple[str | None, bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.requests.append((self.headers.get("Authorization"), body))
+        now = int(time.time())
+
+        def part(data: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+        token = (
+            f"{part({'alg': 'none'})}.{part({'sub': 'client-id', 'iat': now, 'exp': now + 3})}.x"
+        )
+        answer = json.dumps({"access_token": token, "token_type": "bearer", "expires_in": 3})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer.encode())
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_oidc_tokens_are_fetched_and_refreshed_by_librdkafka_while_idle() -> None:
+    # No broker is needed to watch librdkafka talk to the token endpoint: it fetches a
+    # token as the client starts and a fresh one before it expires, with nobody calling
+    # poll() (an idle client), sending the client id and secret as HTTP basic auth.
+    _TokenEndpoint.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}/token"
+        cred = Auth("client-id", SECRET, ssl=False, token_endpoint=endpoint)
+        producer = confluent_kafka.Producer(
+            {
+                "bootstrap.servers": f"127.0.0.1:{free_port()}",
+                "logger": logging.getLogger("test_auth_settings.librdkafka"),
+                **security_settings(cred),
+            }
+        )
+        deadline = time.monotonic() + 20
+        while len(_TokenEndpoint.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_TokenEndpoint.requests) >= 2, _TokenEndpoint.requests
+        expected = "Basic " + base64.b64encode(f"client-id:{SECRET}".encode()).decode()
+        for authorization, body in _TokenEndpoint.requests:
+            assert authorization == expected
+            assert b"grant_type=client_credentials" in body
+        assert producer.flush(0) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
