@@ -224,6 +224,16 @@ def test_bad_voevent_xml_is_a_clear_decode_error(xml: bytes, message: str) -> No
     assert not isinstance(info.value, UnsafeXMLError)
 
 
+def test_deeply_nested_voevent_is_a_clear_decode_error() -> None:
+    depth = 50_000
+    xml = (
+        b'<VOEvent ivorn="ivo://x#1"><Who>' + b"<a>" * depth + b"</a>" * depth + b"</Who></VOEvent>"
+    )
+    with pytest.raises(DecodeError, match="nested too deeply"):
+        VOEvent.load(xml)
+    assert decode(xml, "voevent") == Blob(xml)
+
+
 def test_bad_json_voevent_is_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="ivorn"):
         VOEvent.deserialize(b'{"role": "test"}')
@@ -321,6 +331,18 @@ def test_notice_fields() -> None:
         "The position error is statistical only, there is no systematic added."
     )
     assert str(notice) == notice.raw
+
+
+def test_notice_built_from_its_text_has_fields_and_round_trips() -> None:
+    text = NOTICE.read_text()
+    notice = GCNTextNotice(text)
+    assert notice == GCNTextNotice.load(text)
+    assert notice.fields["notice_type"] == "ICECUBE Astrotrack Bronze"
+    assert round_trip(notice) == notice
+    assert GCNTextNotice("KEY: v", {"key": "given"}).fields == {"key": "given"}
+    not_a_notice = GCNTextNotice("  no key here")
+    assert not_a_notice.fields == {}
+    assert round_trip(not_a_notice) == Blob(b"  no key here")
 
 
 def test_notice_sends_its_raw_text() -> None:

@@ -417,7 +417,11 @@ class VOEvent(MessageModel):
                 kwargs[name] = value
         event = cls(**kwargs)
         event._xml = data
-        event._xml_fields = copy.deepcopy(event._fields())
+        try:
+            event._xml_fields = copy.deepcopy(event._fields())
+        except RecursionError:
+            # Elements nested thousands deep: no VOEvent is, and no code could use it.
+            raise DecodeError("not a valid VOEvent: its elements are nested too deeply") from None
         return event
 
     @classmethod
@@ -523,6 +527,32 @@ class GCNCircular(MessageModel):
         return "\n".join(lines) + "\n\n" + self.body
 
 
+def _notice_fields(raw: str) -> dict[str, str]:
+    """The ``KEY: value`` fields of GCN notice text (see :class:`GCNTextNotice`).
+
+    Raises:
+        DecodeError: the text has no ``KEY: value`` line, or starts with a continuation.
+    """
+    fields: dict[str, str] = {}
+    last: str | None = None
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parsed = None if line[:1].isspace() else _header_name(line)
+        if parsed is None:
+            if last is None:
+                raise DecodeError(
+                    f"not a GCN text notice: line {number} is not 'KEY: value': {line!r:.80}"
+                )
+            fields[last] = f"{fields[last]}\n{line.strip()}"
+            continue
+        last, value = parsed
+        fields[last] = f"{fields[last]}\n{value}" if last in fields else value
+    if last is None:
+        raise DecodeError("not a GCN text notice: no 'KEY: value' lines")
+    return fields
+
+
 @dataclass
 class GCNTextNotice(MessageModel):
     """A plain-text GCN notice of ``KEY: value`` lines (format ``gcntextnotice``).
@@ -531,13 +561,22 @@ class GCNTextNotice(MessageModel):
         raw: the notice text, sent as is.
         fields: the values by key, keys in lower case. A line starting with whitespace
             continues the value above it (joined with a newline), and so does a key that
-            appears again.
+            appears again. When not given, they are read from ``raw`` (so that a notice
+            built from its text equals the one a subscriber receives).
     """
 
     format_name: ClassVar[str] = "gcntextnotice"
 
     raw: str
     fields: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.fields and isinstance(self.raw, str):
+            try:
+                self.fields = _notice_fields(self.raw)
+            except DecodeError:
+                # Not notice text: it is still sent as given (and arrives as a Blob).
+                pass
 
     def serialize(self) -> dict[str, Any]:
         """Encode this model for sending.
@@ -584,24 +623,7 @@ class GCNTextNotice(MessageModel):
             DecodeError: the text has no ``KEY: value`` line.
         """
         raw = _read_text(input_, "GCN text notice")
-        fields: dict[str, str] = {}
-        last: str | None = None
-        for number, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
-            parsed = None if line[:1].isspace() else _header_name(line)
-            if parsed is None:
-                if last is None:
-                    raise DecodeError(
-                        f"not a GCN text notice: line {number} is not 'KEY: value': {line!r:.80}"
-                    )
-                fields[last] = f"{fields[last]}\n{line.strip()}"
-                continue
-            last, value = parsed
-            fields[last] = f"{fields[last]}\n{value}" if last in fields else value
-        if last is None:
-            raise DecodeError("not a GCN text notice: no 'KEY: value' lines")
-        return cls(raw=raw, fields=fields)
+        return cls(raw=raw, fields=_notice_fields(raw))
 
     def __str__(self) -> str:
         return self.raw
