@@ -1,16 +1,20 @@
-"""Property tests: no body under any ``_format`` label makes decode() raise."""
+"""Property tests: no body under any headers makes decoding raise, in decode() and in a consumer."""
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hop._local_broker import LocalBroker
+from hop.io import StartPosition, Stream
 from hop.models import AvroBlob, Blob, JSONBlob, MessageModel, decode, encode
 
 DATA = Path("/work/shared/data")
@@ -94,3 +98,50 @@ def test_any_json_value_round_trips(value: Any) -> None:
 def test_any_bytes_round_trip_as_blob(body: bytes) -> None:
     label, encoded = encode(body)
     assert decode(encoded, label) == Blob(body)
+
+
+# --- through a real consumer: headers as they come off the wire -----------------------------
+
+header_keys = st.one_of(
+    st.sampled_from(["_format", "_id", "_test", "_sender", "format", ""]), st.text(max_size=10)
+)
+header_values = st.one_of(
+    st.none(),
+    st.binary(max_size=20),
+    st.sampled_from([b"json", b"avro", b"voevent", b"circular", b"gcntextnotice", b"blob"]),
+    st.text(max_size=10).map(str.encode),
+)
+wire_messages = st.lists(
+    st.tuples(
+        st.one_of(st.none(), bodies),
+        st.lists(st.tuples(header_keys, header_values), max_size=5),
+    ),
+    min_size=1,
+    max_size=15,
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(messages=wire_messages)
+def test_consumer_survives_any_body_under_any_headers(
+    broker: LocalBroker, messages: list[tuple[bytes | None, list[tuple[str, bytes | None]]]]
+) -> None:
+    topic = f"property-{uuid.uuid4().hex}"
+    producer = confluent_kafka.Producer({"bootstrap.servers": broker.bootstrap})
+    for value, headers in messages:
+        # One key: one partition, so the messages come back in the order written.
+        producer.produce(topic, value=value, key=b"k", headers=headers)
+    assert producer.flush(10) == 0
+    reader = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+    with reader.open(f"kafka://{broker.bootstrap}/{topic}", "r", ignoretest=False) as consumer:
+        received = list(consumer.read(metadata=True))
+    assert len(received) == len(messages)
+    for (model, metadata), (value, headers) in zip(received, messages, strict=True):
+        assert isinstance(model, MessageModel)
+        assert list(metadata.headers) == headers
+        if isinstance(model, Blob):
+            assert model.content == (value or b"")
