@@ -19,11 +19,16 @@ $(VENV)/.installed-local: pyproject.toml | $(BIN)/python
 	touch $@
 
 # stunnel4 and openssl run the TLS tests; install them from Debian's packages when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 tools:
 	@if ! command -v stunnel4 >/dev/null 2>&1 && ! command -v stunnel >/dev/null 2>&1 \
 	    || ! command -v openssl >/dev/null 2>&1; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "the TLS tests need stunnel4 (or stunnel) and openssl: install them, then run make test again" >&2; \
+	    exit 1; \
+	  fi; \
 	  echo "installing stunnel4 and openssl for the TLS tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq stunnel4 openssl >/dev/null; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq stunnel4 openssl >/dev/null; \
 	fi
 
 lint: $(VENV)/.installed-test

@@ -225,6 +225,9 @@ _HINTS: dict[type[KafkaError], str] = {
 }
 
 
+_SSL_HINT = "check the broker address, and the CA certificate set as ssl_ca_location"
+
+
 def translate_kafka_error(
     error: BaseException | confluent_kafka.KafkaError, context: str = ""
 ) -> KafkaError:
@@ -259,6 +262,6 @@ def translate_kafka_error(
         return KafkaError(f"{prefix}{error}")
     cls = _CLASS_BY_CODE.get(kafka_error.code(), KafkaError)
     description = kafka_error.str() or kafka_error.name()
-    hint = _HINTS.get(cls)
+    hint = _SSL_HINT if kafka_error.code() == _E._SSL else _HINTS.get(cls)
     message = f"{prefix}{description}" + (f" ({hint})" if hint else "")
     return cls(message, kafka_error)

@@ -1034,7 +1034,7 @@ def _resolve_auth(auth: Any, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
             raise CredentialError("stored credentials are not available") from exc
         creds = hop_auth.load_auth() if auth is True else list(auth)
         chosen: _rdkafka_config.AuthLike = hop_auth.select_matching_auth(
-            creds, url.hostnames[0], url.username
+            creds, list(url.hostnames), url.username
         )
         return chosen
     if all(hasattr(auth, name) for name in ("username", "password", "protocol", "mechanism")):
@@ -1199,7 +1199,7 @@ def list_topics(url: str, auth: Any = True, timeout: float = -1.0) -> dict[str, 
         f"listing topics at {parsed}",
         topic=None,
         timeout=None if timeout is None or timeout < 0 else float(timeout),
-        serve=lambda: client.poll(0),
+        serve=lambda: client.poll(0.1),
     )
     return dict(metadata.topics)
 
