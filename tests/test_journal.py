@@ -104,6 +104,59 @@ def test_requeued_message_goes_before_newer_ones(tmp_path: Path) -> None:
             journal.mark_message_sent(99)
 
 
+def test_requeued_messages_come_before_never_sent_ones_in_a_batch(tmp_path: Path) -> None:
+    with PublicationJournal(tmp_path / "j") as journal:
+        for body in (b"a", b"b", b"c", b"d", b"e"):
+            journal.queue_message(body)
+        first = journal.take_messages_to_send(3)
+        assert [seq for seq, *_ in first] == [0, 1, 2]
+        journal.requeue_message(2)
+        journal.requeue_message(0)
+        again = journal.take_messages_to_send(3)
+        assert [(seq, body) for seq, body, *_ in again] == [(0, b"a"), (2, b"c"), (3, b"d")]
+        assert [seq for seq, *_ in journal.take_messages_to_send(10)] == [4]
+        assert journal.take_messages_to_send(10) == []
+
+
+def test_set_aside_message_stops_being_sent_but_stays_in_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    with PublicationJournal(path) as journal:
+        journal.queue_message(b"too large")
+        journal.queue_message(b"fine")
+        (big, _, _), (fine, _, _) = _drain(journal)
+        journal.set_aside(big)
+        with pytest.raises(JournalError, match="not in flight"):
+            journal.set_aside(big)
+        journal.mark_message_sent(fine)
+        assert not journal.has_messages_to_send() and not journal.has_messages_in_flight()
+        assert journal.pending_count() == 1
+        assert journal.size > HEADER_SIZE  # not truncated: it still holds a message
+    with PublicationJournal(path) as journal:
+        assert _drain(journal) == [(0, b"too large", [])]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "expected"),
+    [
+        ((5,), {}, "message must be bytes"),  # bytes(5) would be five zero bytes
+        (("text",), {}, "message must be bytes"),
+        ((b"m",), {"key": 7}, "key must be bytes"),
+        ((b"m",), {"topic": b"t"}, "topic must be a str"),
+        ((b"m", [(1, b"v")]), {}, "headers"),
+        ((b"m", [("n", "not bytes")]), {}, "headers"),
+        ((b"m", [("n" * 70_000, b"v")]), {}, "headers"),
+    ],
+)
+def test_malformed_input_is_a_type_error_and_records_nothing(
+    tmp_path: Path, args: tuple[object, ...], kwargs: dict[str, object], expected: str
+) -> None:
+    with PublicationJournal(tmp_path / "j") as journal:
+        with pytest.raises(TypeError, match=expected):
+            journal.queue_message(*args, **kwargs)  # type: ignore[arg-type]
+        assert journal.size == HEADER_SIZE
+        assert journal.queue_message(b"ok") == 0
+
+
 def test_delivery_callback_marks_sent_or_requeues(tmp_path: Path) -> None:
     lock = threading.Lock()
     with PublicationJournal(tmp_path / "j") as journal:
@@ -118,8 +171,9 @@ def test_delivery_callback_marks_sent_or_requeues(tmp_path: Path) -> None:
         PublicationJournal.error_callback("broker down")  # logs, never raises
 
 
-def test_file_is_created_with_mode_0600_whatever_the_umask(tmp_path: Path) -> None:
-    old = os.umask(0)
+@pytest.mark.parametrize("umask", [0, 0o022, 0o277])
+def test_file_is_created_with_mode_0600_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
     try:
         PublicationJournal(tmp_path / "j").close()
     finally:

@@ -17,7 +17,15 @@ import pytest
 
 from hop._journal import HEADER_SIZE, PublicationJournal
 from hop._local_broker import LocalBroker, free_port
-from hop.errors import ConfigurationError, JournalCorruptError, JournalError, StreamStateError
+from hop.auth import Auth
+from hop.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    DeliveryError,
+    JournalCorruptError,
+    JournalError,
+    StreamStateError,
+)
 from hop.io import Producer, StartPosition, Stream
 from hop.robust_publisher import RobustProducer
 
@@ -148,6 +156,28 @@ def test_sigkill_after_last_write_then_restart_delivers_everything(
     assert sorted(_read(topic_url, skip_duplicates=True)) == list(range(3000))
 
 
+def test_resent_copies_after_a_kill_are_exactly_what_skip_duplicates_removes(
+    topic_url: str, tmp_path: Path
+) -> None:
+    # The publisher dies after the broker acknowledged every message but before the
+    # journal recorded the second half of those acknowledgements: exactly those are resent.
+    total = 200
+    journal = tmp_path / "publisher.journal"
+    process = _publisher(topic_url, journal, 0, total, "hold")
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    assert out.split()[-1] == "acked"
+    with PublicationJournal(journal) as left:
+        assert left.pending_count() == total - total // 2
+    with RobustProducer(topic_url, auth=False, journal_path=journal):
+        pass
+    assert journal.stat().st_size == HEADER_SIZE
+    assert Counter(_read(topic_url)) == Counter(
+        {i: 1 if i < total // 2 else 2 for i in range(total)}
+    )
+    assert sorted(_read(topic_url, skip_duplicates=True)) == list(range(total))
+
+
 # -- a broker down, a broker killed --------------------------------------------------------
 
 
@@ -206,6 +236,48 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_stream(
     after = _read(url)
     assert 0 < len(before) < 2000
     assert set(before) | set(after) == set(range(2000))
+
+
+def test_a_refused_credential_ends_the_publisher_instead_of_retrying_for_ever(
+    broker_url: str, topic: str, tmp_path: Path
+) -> None:
+    # This broker refuses every SASL handshake: no retry can succeed, so stop() must
+    # report it rather than wait for ever; the message stays in the journal.
+    journal = tmp_path / "j"
+    publisher = RobustProducer(
+        f"{broker_url}/{topic}",
+        auth=Auth("user", "the-secret-password", ssl=False),
+        journal_path=journal,
+        produce_timeout=timedelta(seconds=1),
+    )
+    publisher.start()
+    publisher.write({"i": 1})
+    started = time.monotonic()
+    with pytest.raises(AuthenticationError) as info:
+        publisher.stop()
+    assert time.monotonic() - started < 30
+    assert "the-secret-password" not in str(info.value)
+    assert not publisher.is_alive()
+    with PublicationJournal(journal) as left:
+        assert left.pending_count() == 1
+
+
+def test_a_message_too_large_to_send_is_set_aside_without_holding_up_the_rest(
+    topic_url: str, tmp_path: Path
+) -> None:
+    journal = tmp_path / "j"
+    publisher = RobustProducer(topic_url, auth=False, journal_path=journal)
+    publisher.start()
+    publisher.write(b"x" * 2_000_000)  # over librdkafka's default message.max.bytes
+    for i in range(3):
+        publisher.write({"i": i})
+    with pytest.raises(DeliveryError, match="kept in the journal") as info:
+        publisher.stop()
+    assert info.value.failures == 1
+    assert sorted(_read(topic_url)) == [0, 1, 2]
+    with PublicationJournal(journal) as left:  # kept, for the next publisher or a person
+        ((_, body, _),) = [left.get_next_message_to_send()]
+        assert body == b"x" * 2_000_000
 
 
 # -- a damaged journal -----------------------------------------------------------------------
@@ -269,6 +341,49 @@ def test_skip_duplicates_removes_exactly_the_resent_copies(topic_url: str) -> No
     assert everything == Counter({0: 2, 1: 2, 2: 1, 3: 1, 4: 3, 5: 1})
     once = Counter(_read(topic_url, skip_duplicates=True))
     assert once == Counter({0: 2, 1: 1, 2: 1, 3: 1, 4: 1, 5: 1})
+
+
+def test_wrong_key_or_topic_types_are_refused_and_nothing_is_journaled(
+    topic_url: str, tmp_path: Path
+) -> None:
+    with RobustProducer(topic_url, auth=False, journal_path=tmp_path / "j") as publisher:
+        with pytest.raises(TypeError, match="key"):
+            publisher.write({"i": 0}, key=5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="topic"):
+            publisher.write({"i": 0}, topic=5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            publisher.write(object())
+        publisher.write({"i": 1}, key="k")
+    assert _read(topic_url) == [1]
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+def test_fsync_makes_each_write_durable_before_it_returns(
+    topic_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    writer = threading.get_ident()
+    synced: list[tuple[int, int]] = []
+    real = PublicationJournal._sync
+
+    def spy(journal: PublicationJournal, start: int, stop: int) -> None:
+        real(journal, start, stop)
+        if threading.get_ident() == writer:  # not the sender's acknowledgement marks
+            synced.append((start, stop))
+
+    monkeypatch.setattr(PublicationJournal, "_sync", spy)
+    path = tmp_path / "j"
+    with RobustProducer(topic_url, auth=False, journal_path=path, fsync=fsync) as publisher:
+        for i in range(5):
+            before = len(synced)
+            publisher.write({"i": i})
+            if fsync:
+                # This write's record, then the header that covers it, both synced.
+                (record_start, record_end), header = synced[before:]
+                assert HEADER_SIZE <= record_start < record_end
+                assert header == (0, HEADER_SIZE)
+    assert len(synced) == (10 if fsync else 0)
+    assert sorted(_read(topic_url)) == list(range(5))
+    assert path.stat().st_size == HEADER_SIZE
 
 
 def test_default_journal_is_in_the_working_directory(

@@ -57,9 +57,9 @@ import os
 import struct
 import threading
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from .errors import JournalCorruptError, JournalError
 
@@ -68,12 +68,14 @@ __all__ = ["PublicationJournal"]
 log = logging.getLogger("hop.robust_publisher")
 
 MAGIC = b"HOPJRNL1"
-_HEADER = struct.Struct(">8sQ")
-_HEADER_CRC = struct.Struct(">I")
-HEADER_SIZE = _HEADER.size + _HEADER_CRC.size
+_HEADER = struct.Struct(">8sQI")  # magic, committed end, CRC-32 of the 16 bytes before
+HEADER_SIZE = _HEADER.size
+_MAGIC_CRC = zlib.crc32(MAGIC)
 _RECORD = struct.Struct(">II")
 _LENGTH = struct.Struct(">I")
 _QUEUED_FIXED = struct.Struct(">BQh")
+# The common QUEUED prefix, no topic and no key: kind, seq, -1, -1, header count.
+_QUEUED_PLAIN = struct.Struct(">BQhiI")
 _I32 = struct.Struct(">i")
 _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
@@ -87,15 +89,10 @@ _MAX_RECORD = 1 << 31
 _INITIAL_CAPACITY = 64 * 1024
 
 Headers = list[tuple[str, bytes]]
-
-
-@dataclass(slots=True)
-class _Entry:
-    message: bytes
-    headers: Headers
-    topic: str | None
-    key: bytes | None
-
+# A pending message: body, headers, topic (None: the producer's own), key. A plain tuple
+# rather than a class: one is built per message on the publishing path.
+_Entry: TypeAlias = tuple[bytes, Headers, str | None, bytes | None]
+_BYTES_LIKE = (bytes, bytearray, memoryview)
 
 # Encoded header names (length + UTF-8), which repeat from message to message ("_id", ...).
 _NAME_CACHE: dict[str, bytes] = {}
@@ -118,27 +115,27 @@ def _encode_queued(
     topic: str | None,
     key: bytes | None,
 ) -> bytes:
-    topic_bytes = topic.encode("utf-8") if topic is not None else b""
-    parts = [
-        _QUEUED_FIXED.pack(_KIND_QUEUED, seq, -1 if topic is None else len(topic_bytes)),
-        topic_bytes,
-        _I32.pack(-1 if key is None else len(key)),
-        key or b"",
-        _U32.pack(len(headers)),
-    ]
+    """The body of a QUEUED record; TypeError (or AttributeError) for a malformed header."""
+    if topic is None and key is None:
+        parts = [_QUEUED_PLAIN.pack(_KIND_QUEUED, seq, -1, -1, len(headers))]
+    else:
+        topic_bytes = topic.encode("utf-8") if topic is not None else b""
+        parts = [
+            _QUEUED_FIXED.pack(_KIND_QUEUED, seq, -1 if topic is None else len(topic_bytes)),
+            topic_bytes,
+            _I32.pack(-1 if key is None else len(key)),
+            key or b"",
+            _U32.pack(len(headers)),
+        ]
     append = parts.append
     pack_length = _U32.pack
+    names = _NAME_CACHE
     for name, value in headers:
-        append(_encoded_name(name))
+        append(names.get(name) or _encoded_name(name))
         append(pack_length(len(value)))
         append(value)
     append(message)
     return b"".join(parts)
-
-
-def _frame(body: bytes) -> bytes:
-    length = _LENGTH.pack(len(body))
-    return length + _U32.pack(zlib.crc32(body, zlib.crc32(length))) + body
 
 
 def _decode_queued(body: bytes) -> tuple[int, _Entry]:
@@ -176,7 +173,7 @@ def _decode_queued(body: bytes) -> tuple[int, _Entry]:
         headers.append((name, value))
     if pos > len(body):
         raise ValueError("fields run past the record")
-    return seq, _Entry(body[pos:], headers, topic, key)
+    return seq, (body[pos:], headers, topic, key)
 
 
 class PublicationJournal:
@@ -204,7 +201,11 @@ class PublicationJournal:
         self.fsync = fsync
         self._lock = threading.Lock()
         self._entries: dict[int, _Entry] = {}
-        self._to_send: list[int] = []
+        # Waiting to be sent: never sent, in order (a queue), and requeued after a failed
+        # delivery (a heap). Every requeued message is older than every never-sent one, as
+        # both were taken from the front of the queue.
+        self._to_send: deque[int] = deque()
+        self._requeued: list[int] = []
         self._in_flight: set[int] = set()
         self._next_seq = 0
         self._fd = -1
@@ -250,6 +251,7 @@ class PublicationJournal:
         except OSError as exc:
             raise JournalError(f"cannot create the journal {self.path}: {exc}") from exc
         try:
+            os.fchmod(fd, 0o600)  # exactly, whatever the umask
             self._write_all(fd, self._header(HEADER_SIZE), 0)
             if self.fsync:
                 os.fsync(fd)
@@ -294,11 +296,10 @@ class PublicationJournal:
         data = self._read_all(size)
         if size < HEADER_SIZE:
             raise self._corrupt(f"the file is {size} bytes long, shorter than its header", size)
-        magic, committed = _HEADER.unpack_from(data, 0)
+        magic, committed, crc = _HEADER.unpack_from(data, 0)
         if magic != MAGIC:
             raise self._corrupt("this is not a hop publication journal (bad magic)", 0)
-        (crc,) = _HEADER_CRC.unpack_from(data, _HEADER.size)
-        if crc != zlib.crc32(data[: _HEADER.size]):
+        if crc != zlib.crc32(data[: HEADER_SIZE - 4]):
             raise self._corrupt("the file header fails its CRC check", 0)
         if committed < HEADER_SIZE:
             raise self._corrupt(f"the header records an impossible end {committed}", 0)
@@ -340,7 +341,7 @@ class PublicationJournal:
             os.ftruncate(self._fd, committed)
         self._end = committed
         self._next_seq = max_seq + 1
-        self._to_send = sorted(self._entries)
+        self._to_send = deque(sorted(self._entries))
         if self._entries:
             log.info("%s: replaying %d unacknowledged messages", self.path, len(self._entries))
         else:
@@ -378,8 +379,7 @@ class PublicationJournal:
 
     @staticmethod
     def _header(end: int) -> bytes:
-        head = _HEADER.pack(MAGIC, end)
-        return head + _HEADER_CRC.pack(zlib.crc32(head))
+        return _HEADER.pack(MAGIC, end, zlib.crc32(_U64.pack(end), _MAGIC_CRC))
 
     @staticmethod
     def _write_all(fd: int, data: bytes, offset: int) -> None:
@@ -413,21 +413,29 @@ class PublicationJournal:
         aligned = start - start % mmap.PAGESIZE
         self._map.flush(aligned, stop - aligned)
 
-    def _append(self, record: bytes) -> None:
-        """Append one framed record and move the committed end past it. Lock held."""
-        if self._fd < 0 or self._map is None:
+    def _append(self, body: bytes) -> None:
+        """Append one record holding ``body`` and move the committed end past it. Lock held."""
+        mapping = self._map
+        if mapping is None:
             raise JournalError(f"the journal {self.path} is closed")
+        length = len(body)
         start = self._end
-        end = start + len(record)
+        end = start + _RECORD.size + length
         try:
             if end > self._capacity:
                 self._remap(max(end, 2 * self._capacity))
+                mapping = self._map
+                assert mapping is not None
             # Bytes past the committed end are not part of the journal until the header
             # says so; a failed write leaves them to be overwritten by the next append.
-            self._map[start:end] = record
+            crc = zlib.crc32(body, zlib.crc32(_LENGTH.pack(length)))
+            _RECORD.pack_into(mapping, start, length, crc)
+            mapping[start + _RECORD.size : end] = body
             if self.fsync:
                 self._sync(start, end)
-            self._set_header(end)
+                self._set_header(end)
+            else:
+                _HEADER.pack_into(mapping, 0, MAGIC, end, zlib.crc32(_U64.pack(end), _MAGIC_CRC))
         except (OSError, ValueError) as exc:
             raise JournalError(f"cannot write to the journal {self.path}: {exc}") from exc
         self._end = end
@@ -489,18 +497,32 @@ class PublicationJournal:
             The message's sequence number.
 
         Raises:
+            TypeError: the message or key is not bytes, the topic not a str, or a header
+                not a (str, bytes) pair; nothing is recorded then.
             JournalError: the journal is closed or the write failed.
         """
-        # Trusted as (str, bytes) pairs; anything else fails to encode below (TypeError).
+        # bytes() of an int would be that many zero bytes: check the type first.
+        if not isinstance(message, _BYTES_LIKE):
+            raise TypeError(f"a journaled message must be bytes, not {type(message).__name__}")
+        if key is not None and not isinstance(key, _BYTES_LIKE):
+            raise TypeError(f"a message key must be bytes, not {type(key).__name__}")
+        if topic is not None and not isinstance(topic, str):
+            raise TypeError(f"a topic must be a str, not {type(topic).__name__}")
         header_list: Headers = list(headers) if headers else []
         body = bytes(message)
         key = bytes(key) if key is not None else None
         with self._lock:
             seq = self._next_seq
-            self._append(_frame(_encode_queued(seq, body, header_list, topic, key)))
+            try:
+                record = _encode_queued(seq, body, header_list, topic, key)
+            except (TypeError, AttributeError, ValueError, struct.error) as exc:
+                raise TypeError(
+                    f"cannot journal these headers ((str, bytes) pairs): {exc}"
+                ) from None
+            self._append(record)
             self._next_seq = seq + 1
-            self._entries[seq] = _Entry(body, header_list, topic, key)
-            heapq.heappush(self._to_send, seq)
+            self._entries[seq] = (body, header_list, topic, key)
+            self._to_send.append(seq)
         return seq
 
     def get_next_message_to_send(self) -> tuple[int, bytes, Headers] | None:
@@ -511,12 +533,15 @@ class PublicationJournal:
             from :meth:`get_message_destination`.
         """
         with self._lock:
-            if not self._to_send:
+            if self._requeued:
+                seq = heapq.heappop(self._requeued)
+            elif self._to_send:
+                seq = self._to_send.popleft()
+            else:
                 return None
-            seq = heapq.heappop(self._to_send)
             self._in_flight.add(seq)
-            entry = self._entries[seq]
-            return seq, entry.message, entry.headers
+            message, headers, _, _ = self._entries[seq]
+            return seq, message, headers
 
     def take_messages_to_send(
         self, limit: int
@@ -526,15 +551,15 @@ class PublicationJournal:
         Returns:
             ``(seq, message, headers, topic, key)`` for each, oldest first.
         """
-        taken: list[tuple[int, bytes, Headers, str | None, bytes | None]] = []
         with self._lock:
-            to_send, entries, in_flight = self._to_send, self._entries, self._in_flight
-            while to_send and len(taken) < limit:
-                seq = heapq.heappop(to_send)
-                in_flight.add(seq)
-                entry = entries[seq]
-                taken.append((seq, entry.message, entry.headers, entry.topic, entry.key))
-        return taken
+            # Requeued messages are older than any never sent: they come first.
+            seqs = [heapq.heappop(self._requeued) for _ in range(min(limit, len(self._requeued)))]
+            to_send = self._to_send
+            popleft = to_send.popleft
+            seqs += [popleft() for _ in range(min(limit - len(seqs), len(to_send)))]
+            self._in_flight.update(seqs)
+            entries = self._entries
+            return [(seq, *entries[seq]) for seq in seqs]
 
     def get_message_destination(self, seq: int) -> tuple[str | None, bytes | None]:
         """The topic (None: the producer's own) and key of a pending message.
@@ -543,8 +568,8 @@ class PublicationJournal:
             KeyError: no such message is pending.
         """
         with self._lock:
-            entry = self._entries[seq]
-            return entry.topic, entry.key
+            _, _, topic, key = self._entries[seq]
+            return topic, key
 
     def mark_message_sent(self, seq: int) -> None:
         """Record that the broker acknowledged a message in flight.
@@ -566,10 +591,11 @@ class PublicationJournal:
             unknown = [seq for seq in seqs if seq not in self._in_flight]
             if unknown:
                 raise JournalError(f"message {unknown[0]} is not in flight")
-            self._append(_frame(bytes((_KIND_SENT,)) + struct.pack(f">{len(seqs)}Q", *seqs)))
+            self._append(bytes((_KIND_SENT,)) + struct.pack(f">{len(seqs)}Q", *seqs))
+            self._in_flight.difference_update(seqs)
+            entries = self._entries
             for seq in seqs:
-                self._in_flight.discard(seq)
-                del self._entries[seq]
+                del entries[seq]
             if not self._entries:
                 self._truncate()
 
@@ -583,11 +609,25 @@ class PublicationJournal:
             if seq not in self._in_flight:
                 raise JournalError(f"message {seq} is not in flight")
             self._in_flight.remove(seq)
-            heapq.heappush(self._to_send, seq)
+            heapq.heappush(self._requeued, seq)
+
+    def set_aside(self, seq: int) -> None:
+        """Stop sending a message in flight that can never be sent (too large, say).
+
+        It stays in the journal (which is therefore not truncated) and is sent again by the
+        next publisher that opens it; meanwhile it no longer holds up the others.
+
+        Raises:
+            JournalError: the message is not in flight.
+        """
+        with self._lock:
+            if seq not in self._in_flight:
+                raise JournalError(f"message {seq} is not in flight")
+            self._in_flight.remove(seq)
 
     def has_messages_to_send(self) -> bool:
         """Whether a message waits to be sent (never sent, or requeued)."""
-        return bool(self._to_send)
+        return bool(self._to_send or self._requeued)
 
     def has_messages_in_flight(self) -> bool:
         """Whether a message was handed to the producer and not yet acknowledged."""
@@ -600,7 +640,7 @@ class PublicationJournal:
         return self._end
 
     def pending_count(self) -> int:
-        """How many messages are queued or in flight."""
+        """How many messages are queued, in flight or set aside."""
         return len(self._entries)
 
     def get_delivery_callback(

@@ -31,7 +31,15 @@ import confluent_kafka
 
 from ._journal import PublicationJournal
 from ._url import parse_url
-from .errors import ConfigurationError, HopError, JournalError, StreamStateError
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    DeliveryError,
+    HopError,
+    JournalError,
+    KafkaError,
+    StreamStateError,
+)
 from .io import HeadersArg, Producer, Stream
 
 __all__ = ["PublicationJournal", "RobustProducer"]
@@ -49,6 +57,15 @@ _SEND_BATCH = 5_000
 # The longest the thread waits in one poll when nothing happens, so that new writes are
 # noticed quickly while older messages wait for their acknowledgement.
 _IDLE_POLL_MAX = 0.02
+
+# Errors that no retry of the same message can cure: it is set aside (kept in the journal,
+# no longer sent) so that it does not hold up every message behind it for ever.
+_UNSENDABLE = frozenset(
+    {
+        confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE,
+        confluent_kafka.KafkaError.RECORD_LIST_TOO_LARGE,
+    }
+)
 
 _NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
 
@@ -103,6 +120,7 @@ class RobustProducer(threading.Thread):
         # Filled by delivery callbacks, which run on this thread inside poll().
         self._acked: list[int] = []
         self._failed: list[tuple[int, confluent_kafka.KafkaError]] = []
+        self._unsendable: list[confluent_kafka.KafkaError] = []
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -146,8 +164,11 @@ class RobustProducer(threading.Thread):
 
         Raises:
             StreamStateError: it was never started.
+            DeliveryError: messages were set aside as impossible to send (too large for the
+                broker); they stay in the journal, and everything else was delivered.
             HopError: the sending thread failed (for instance, the journal could not be
-                written); unsent messages stay in the journal.
+                written, or the broker refused the credential); unsent messages stay in
+                the journal.
         """
         with self._phase_lock:
             if self._phase == _NEW:
@@ -161,6 +182,14 @@ class RobustProducer(threading.Thread):
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
+        if self._unsendable:
+            errors, self._unsendable = self._unsendable, []
+            raise DeliveryError(
+                f"{len(errors)} message(s) could not be sent ({errors[0].str()}); they are "
+                f"kept in the journal {self.journal_path}",
+                len(errors),
+                errors,
+            )
 
     def __enter__(self) -> RobustProducer:
         self.start()
@@ -195,17 +224,22 @@ class RobustProducer(threading.Thread):
 
         Raises:
             StreamStateError: not started yet, or stopped.
-            TypeError: the message cannot be encoded.
+            TypeError: the message cannot be encoded, or the key or topic has the wrong type.
             ConfigurationError: a reserved header key, or no topic to write to.
             JournalError: the journal could not be written (or the sending thread failed).
         """
+        if isinstance(key, str):
+            raw_key: bytes | None = key.encode("utf-8")
+        elif key is None or isinstance(key, bytes):
+            raw_key = key
+        else:
+            raise TypeError(f"key must be str or bytes, not {type(key).__name__}")
         if topic is None and len(self._url.topics) != 1:
             raise ConfigurationError(
                 f"{self.url} names {len(self._url.topics)} topics: pass topic= to say which "
                 "one to write to"
             )
         body, packed_headers = Producer.pack(message, headers, test, auth=self._credential)
-        raw_key = key.encode("utf-8") if isinstance(key, str) else key
         with self._phase_lock:
             if self._phase != _RUNNING:
                 raise StreamStateError(
@@ -214,7 +248,9 @@ class RobustProducer(threading.Thread):
                     else "this RobustProducer is stopped"
                 )
             if self._failure is not None:
-                raise JournalError(f"the publisher's sending thread failed: {self._failure}")
+                raise JournalError(
+                    f"the publisher's sending thread failed: {self._failure}"
+                ) from self._failure
             assert self._journal is not None
             self._journal.queue_message(body, packed_headers, topic=topic, key=raw_key)
         # The sender clears the event before it looks at the journal, so skipping set()
@@ -249,9 +285,16 @@ class RobustProducer(threading.Thread):
                     journal.mark_messages_sent(acked)
                     backoff = 0.0
                 if self._failed:
-                    failed, self._failed = self._failed, []
-                    for seq, _ in failed:
-                        journal.requeue_message(seq)
+                    reported, self._failed = self._failed, []
+                    failed = []
+                    for seq, error in reported:
+                        if error.code() in _UNSENDABLE:
+                            self._set_aside(journal, seq, error)
+                        else:
+                            journal.requeue_message(seq)
+                            failed.append((seq, error))
+                    if not failed:
+                        continue
                     backoff = min(max(_BACKOFF_FIRST, backoff * 2), _BACKOFF_MAX)
                     resume_at = time.monotonic() + backoff
                     log.warning(
@@ -278,24 +321,45 @@ class RobustProducer(threading.Thread):
             self._close(journal, producer)
 
     def _send(self, journal: PublicationJournal, producer: Producer) -> int:
-        """Hand waiting messages to librdkafka; how many, or -1 when it refused one."""
+        """Hand waiting messages to librdkafka; how many, or -1 when it refused one.
+
+        Raises:
+            KafkaError: an error no retry can cure (a refused credential, a fatal error),
+                which ends the thread; the messages stay in the journal.
+        """
         batch = journal.take_messages_to_send(_SEND_BATCH)
-        write_raw, on_delivery = producer.write_raw, self._on_delivery
+        write_raw, on_delivery, partial = producer.write_raw, self._on_delivery, functools.partial
         for index, (seq, body, headers, topic, key) in enumerate(batch):
             try:
                 write_raw(
-                    body,
-                    headers,
-                    delivery_callback=functools.partial(on_delivery, seq),
-                    topic=topic,
-                    key=key,
+                    body, headers, delivery_callback=partial(on_delivery, seq), topic=topic, key=key
                 )
             except HopError as exc:
+                if isinstance(exc, KafkaError) and exc.kafka_error is not None:
+                    if exc.kafka_error.code() in _UNSENDABLE:
+                        self._set_aside(journal, seq, exc.kafka_error)
+                        continue
                 for unsent, *_ in batch[index:]:
                     journal.requeue_message(unsent)
+                if isinstance(exc, AuthenticationError) or (
+                    isinstance(exc, KafkaError) and exc.fatal
+                ):
+                    raise
                 log.warning("message %d could not be queued for sending, will retry: %s", seq, exc)
                 return -1
         return len(batch)
+
+    def _set_aside(
+        self, journal: PublicationJournal, seq: int, error: confluent_kafka.KafkaError
+    ) -> None:
+        journal.set_aside(seq)
+        self._unsendable.append(error)
+        log.error(
+            "message %d can never be sent (%s): set aside; it stays in the journal %s",
+            seq,
+            error.str(),
+            self.journal_path,
+        )
 
     def _on_delivery(
         self, seq: int, error: confluent_kafka.KafkaError | None, _: confluent_kafka.Message
