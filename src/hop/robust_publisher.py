@@ -8,7 +8,9 @@
 ``write`` packs the message once (body and every header, ``_id`` included) and appends it to
 the journal before returning. A background thread sends what the journal holds and marks a
 message sent only when the broker has acknowledged it; a failed delivery is requeued and
-retried, with backoff while the broker is down. ``stop()`` (or leaving the ``with`` block)
+retried, with backoff while the broker is down; a message too large to ever send is set
+aside (kept in the journal) and reported by ``stop()``, and a refused credential ends the
+thread, so neither makes ``stop()`` wait for ever. ``stop()`` (or leaving the ``with`` block)
 waits until everything is acknowledged. A publisher that dies before that leaves the rest in
 the journal, and the next one started on the same journal sends it. Resent copies keep
 their ``_id``, so readers opened with ``skip_duplicates=True`` see each message once.
