@@ -148,9 +148,10 @@ class Metadata:
 
 
 class _IdSource:
-    """UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness 256 at a time."""
+    """UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness in batches."""
 
-    _BATCH = 256
+    # Large, because os.urandom lets go of the GIL and a busy thread may keep it a while.
+    _BATCH = 4096
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -344,8 +345,8 @@ class Producer:
             topic: as for ``write``.
             key: the Kafka message key.
         """
-        if headers is None:
-            raw_headers: Any = None
+        if headers is None or type(headers) is list:
+            raw_headers: Any = headers
         elif isinstance(headers, Mapping):
             raw_headers = list(headers.items())
         else:
@@ -362,7 +363,8 @@ class Producer:
     ) -> None:
         if self._closed:
             raise StreamStateError(f"this producer for {self._url} is closed")
-        self._client_errors.check(f"writing to {self._url}")
+        if self._client_errors.stopping is not None:
+            self._client_errors.check(f"writing to {self._url}")
         target = topic or self._default_topic
         if target is None:
             raise ConfigurationError(
