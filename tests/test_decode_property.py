@@ -103,7 +103,11 @@ def test_any_bytes_round_trip_as_blob(body: bytes) -> None:
 # --- through a real consumer: headers as they come off the wire -----------------------------
 
 header_keys = st.one_of(
-    st.sampled_from(["_format", "_id", "_test", "_sender", "format", ""]), st.text(max_size=10)
+    st.sampled_from(["_format", "_id", "_test", "_sender", "format", ""]),
+    # librdkafka keeps header keys as C strings: a NUL would cut the key short on the wire.
+    # confluent-kafka 2.16 crashes the process (SIGSEGV) on a key that is not valid UTF-8
+    # (a lone surrogate), so no producer may be given one.
+    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=10),
 )
 header_values = st.one_of(
     st.none(),
