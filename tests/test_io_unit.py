@@ -142,3 +142,14 @@ def test_produce_timeout_must_be_a_duration() -> None:
         Stream(auth=False).open("kafka://localhost:1/t", "w", produce_timeout="soon")
     with pytest.raises(ValueError, match="negative"):
         Stream(auth=False).open("kafka://localhost:1/t", "w", produce_timeout=timedelta(-1))
+
+
+def test_header_keys_that_are_not_utf8_are_refused_not_a_crash() -> None:
+    # confluent-kafka would crash the whole process on such a key.
+    with pytest.raises(TypeError, match="UTF-8"):
+        Producer.pack(1, headers={"\ud800": b"v"})
+    with Stream(auth=False).open("kafka://localhost:1/t", "w") as producer:
+        with pytest.raises(TypeError, match="UTF-8"):
+            producer.write_raw(b"x", [("\ud800", b"v")])
+        with pytest.raises(TypeError, match="must be str"):
+            producer.write_raw(b"x", [(b"k", b"v")])  # type: ignore[list-item]

@@ -175,6 +175,16 @@ class _IdSource:
 _fresh_id = _IdSource()
 
 
+def _check_header_key(key: str) -> None:
+    # confluent-kafka 2.16 crashes the process (not an exception) on a header key that
+    # cannot be encoded as UTF-8, such as a lone surrogate: refuse it first.
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise TypeError(f"header key {key!r} is not valid UTF-8 text") from exc
+
+
 def _user_headers(headers: HeadersArg) -> Headers:
     if not headers:
         return []
@@ -189,6 +199,7 @@ def _user_headers(headers: HeadersArg) -> Headers:
             ) from None
         if not isinstance(key, str):
             raise TypeError(f"header keys must be str, not {type(key).__name__}")
+        _check_header_key(key)
         if key.startswith("_"):
             raise ConfigurationError(
                 f"header key {key!r} is reserved: keys starting with '_' belong to hop "
@@ -350,7 +361,12 @@ class Producer:
         elif isinstance(headers, Mapping):
             raw_headers = list(headers.items())
         else:
-            raw_headers = headers
+            raw_headers = list(headers)
+        if raw_headers:
+            for key, _ in raw_headers:
+                if not isinstance(key, str):
+                    raise TypeError(f"header keys must be str, not {type(key).__name__}")
+                _check_header_key(key)
         self._produce(packed, raw_headers, delivery_callback, topic, key)
 
     def _produce(
