@@ -840,7 +840,13 @@ class Consumer:
                         continue
                     self._on_message_error(error)
                     continue
-                headers = cast(Headers, raw.headers() or [])
+                try:
+                    headers = cast(Headers, raw.headers() or [])
+                except (UnicodeDecodeError, ValueError, TypeError) as exc:
+                    # A header another client wrote that Python cannot read (a key that is
+                    # not UTF-8): deliver the message without headers rather than crash.
+                    logger.warning("unreadable headers on a message from %s: %s", self._url, exc)
+                    headers = []
                 label: str | None = None
                 message_id: bytes | None = None
                 is_test = False
