@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib.metadata
 import io
 import json
 import logging
@@ -14,14 +15,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import hop.cli
+import hop.version
 from hop._local_broker import LocalBroker, free_port
 from hop.cli import _common
 from hop.cli._progress import ProgressBar
 from hop.errors import AuthorizationError
+from hop.io import StartPosition
 from hop.models import GCNCircular, VOEvent
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -136,9 +140,36 @@ def test_repeated_log_messages_are_shown_once(capsys: pytest.CaptureFixture[str]
 def test_version_lists_hop_and_its_dependencies(hop_run: Any) -> None:
     result = hop_run("version")
     assert result.code == 0
-    names = {line.split("==")[0] for line in result.lines}
-    assert {"hop-client", "confluent-kafka", "librdkafka", "fastavro", "pluggy"} <= names
-    assert f"hop-client=={hop.__version__}" in result.lines
+    versions = dict(line.split("==", 1) for line in result.lines)
+    assert {"hop-client", "confluent-kafka", "librdkafka", "fastavro", "pluggy"} <= set(versions)
+    assert versions["hop-client"] == hop.__version__ == importlib.metadata.version("hop-client")
+    assert versions["confluent-kafka"] == importlib.metadata.version("confluent-kafka")
+    assert versions["librdkafka"] == confluent_kafka.libversion()[0]
+    assert versions["fastavro"] == importlib.metadata.version("fastavro")
+    assert versions["pluggy"] == importlib.metadata.version("pluggy")
+    assert hop.version.get_packages() == versions
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("EARLIEST", StartPosition.EARLIEST),
+        ("latest", StartPosition.LATEST),
+        ("-10", -10),
+        ("2026-11-26T08:00:00Z", datetime(2026, 11, 26, 8, tzinfo=timezone.utc)),
+        ("2026-11-26T09:00:00+01:00", datetime(2026, 11, 26, 8, tzinfo=timezone.utc)),
+        ("2026-11-26T08:00:00", datetime(2026, 11, 26, 8)),
+        ("2026-11-26", datetime(2026, 11, 26)),
+    ],
+)
+def test_start_at_forms(text: str, expected: object) -> None:
+    args = hop.cli.build_parser().parse_args(["subscribe", "kafka://h/t", "-s", text])
+    assert args.start_at == expected
+    assert type(args.start_at) is type(expected)
+
+
+def test_local_broker_listens_on_9092_by_default() -> None:
+    assert hop.cli.build_parser().parse_args(["local-broker"]).port == 9092
 
 
 def test_no_command_prints_help_and_exits_2(hop_run: Any) -> None:
@@ -409,6 +440,14 @@ def test_missing_file_is_named(hop_run: Any, topic_url: str, tmp_path: Path) -> 
     assert read.out == b""
 
 
+def test_unreadable_file_is_named(hop_run: Any, topic_url: str, tmp_path: Path) -> None:
+    # A directory cannot be read as a file, even by root (who may read any mode 000 file).
+    result = hop_run("publish", topic_url, "-f", "JSON", tmp_path, "--no-auth")
+    line = assert_one_error_line(result)
+    assert f"cannot read {tmp_path}: Is a directory" in line
+    assert result.err.count("\n") == 1
+
+
 def test_unparsable_file_is_named_with_the_reason(hop_run: Any, topic_url: str) -> None:
     result = hop_run("publish", topic_url, "-f", "VOEVENT", CIRCULAR, "--no-auth")
     line = assert_one_error_line(result)
@@ -419,6 +458,9 @@ def test_verbose_shows_the_traceback(hop_run: Any, topic_url: str) -> None:
     result = hop_run("publish", topic_url, "-f", "VOEVENT", CIRCULAR, "--no-auth", "-v")
     assert result.code == 1
     assert "Traceback" in result.err
+    listing = hop_run("list-topics", "http://example.org/", "--no-auth", "-v")
+    assert listing.code == 1
+    assert "Traceback" in listing.err and "ConfigurationError" in listing.err
 
 
 @pytest.mark.parametrize(
@@ -439,9 +481,13 @@ def test_no_credentials_says_hop_auth_add(hop_run: Any, topic_url: str, argv: li
 
 def test_unreachable_broker_within_timeout(hop_run: Any) -> None:
     url = f"kafka://127.0.0.1:{free_port()}/"
+    started = time.monotonic()
     result = hop_run("list-topics", url, "--no-auth", "--timeout", "1")
+    assert time.monotonic() - started < 10
     line = assert_one_error_line(result)
-    assert "listing topics" in line
+    assert "listing topics" in line and "is the broker address right" in line
+    # librdkafka's connection warnings say the same; the error line alone is printed.
+    assert result.err == line + "\n"
 
 
 def test_undelivered_messages_fail_with_their_count(hop_run: Any) -> None:
@@ -449,6 +495,33 @@ def test_undelivered_messages_fail_with_their_count(hop_run: Any) -> None:
     result = hop_run("publish", url, "--no-auth", "--timeout", "1", stdin=b"a\nb\nc\n")
     line = assert_one_error_line(result)
     assert "3 of 3 message(s) were not delivered" in line
+    assert "is the broker address right" in line
+    assert result.err == line + "\n"
+
+
+def test_client_warnings_are_held_back_then_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    hop.cli.set_up_logger(argparse.Namespace(quiet=False, verbose=False))
+    handler = _common.hop_handler()
+    assert handler is not None
+    held = _common.HeldClientWarnings(handler, grace=0.2)
+    logging.getLogger("hop.io").warning("broker down")
+    logging.getLogger("hop.models").warning("not held")
+    assert capsys.readouterr().err.count("\n") == 1
+    deadline = time.monotonic() + 10
+    while "broker down" not in (err := capsys.readouterr().err) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "broker down" in err
+    logging.getLogger("hop.io").warning("after the grace period")
+    assert "after the grace period" in capsys.readouterr().err
+    held.discard()
+    assert held not in handler.filters
+
+    dropped = _common.HeldClientWarnings(handler, grace=60)
+    logging.getLogger("hop.io").warning("dropped")
+    dropped.discard()
+    logging.getLogger("hop.io").warning("shown")
+    err = capsys.readouterr().err
+    assert "dropped" not in err and "shown" in err
 
 
 def test_publication_refused_by_the_broker_is_one_line(
@@ -464,18 +537,54 @@ def test_publication_refused_by_the_broker_is_one_line(
     assert "Topic authorization failed" in line
 
 
-def test_failed_authentication_is_one_line(
-    hop_run: Any, broker: LocalBroker, isolated: Path
+def test_delivery_refused_for_the_topic_is_one_line_with_the_count(
+    hop_run: Any, topic_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The local broker refuses every SASL handshake, as a broker refuses a wrong password.
+    # On Kafka a topic the credential may not write fails each message's delivery report.
+    def refuse(self: Any, message: Any, **kwargs: Any) -> None:
+        error = confluent_kafka.KafkaError(confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED)
+        kwargs["delivery_callback"](error, None)
+
+    monkeypatch.setattr("hop.io.Producer.write", refuse)
+    result = hop_run("publish", topic_url, "--no-auth", stdin=b"x\ny\n")
+    line = assert_one_error_line(result)
+    assert "2 of 2 message(s) were not delivered" in line
+    assert "Topic authorization failed" in line
+    assert "is the broker address right" not in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin"),
+    [
+        (["list-topics", "{bootstrap}/", "--timeout", "10"], None),
+        (["publish", "{bootstrap}/{topic}", "--timeout", "10"], b"x\n"),
+        (["subscribe", "{bootstrap}/{topic}", "-e"], None),
+    ],
+)
+def test_failed_authentication_is_one_clear_line(
+    hop_run: Any,
+    broker: LocalBroker,
+    topic: str,
+    isolated: Path,
+    argv: list[str],
+    stdin: bytes | None,
+) -> None:
+    # The local broker refuses every SASL handshake, as a broker refuses a wrong password;
+    # hop.io raises AuthenticationError at once rather than waiting for the timeout.
     from hop.auth import Auth, write_auth_data
 
     write_auth_data(
-        isolated / "hop" / "auth.toml", [Auth("alice", "wrong", ssl=False, host="127.0.0.1")]
+        isolated / "hop" / "auth.toml", [Auth("alice", "wrong-pw", ssl=False, host="127.0.0.1")]
     )
-    result = hop_run("list-topics", f"kafka://{broker.bootstrap}/", "--timeout", "2")
-    assert_one_error_line(result)
-    assert "wrong" not in result.err  # never the password
+    words = [a.format(bootstrap=f"kafka://{broker.bootstrap}", topic=topic) for a in argv]
+    started = time.monotonic()
+    result = hop_run(*words, "-q", stdin=stdin)
+    assert time.monotonic() - started < 8
+    line = assert_one_error_line(result)
+    assert f"hop {argv[0]}: error: authentication failed: " in line
+    assert "check the credential ('hop auth list')" in line
+    assert result.err == line + "\n"  # no connection warnings around it
+    assert "wrong-pw" not in result.err  # never the password
 
 
 # ------------------------------------------------------------------------------------ auth

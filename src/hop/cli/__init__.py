@@ -23,11 +23,13 @@ from collections.abc import Sequence
 from ..errors import HopError
 from ._common import (
     CommandFailed,
+    HeldClientWarnings,
     IntermixedParser,
     add_client_opts,
     add_logging_opts,
     error_line,
     get_log_level,
+    hop_handler,
     set_up_logger,
 )
 
@@ -91,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     set_up_logger(args)
     verbose = bool(getattr(args, "verbose", False))
+    handler = hop_handler()
+    # With -v everything is shown as it happens; otherwise an early failure is one line.
+    held = HeldClientWarnings(handler) if handler is not None and not verbose else None
     try:
         status: int = args.func(args)
         return status
@@ -101,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args.command, exc, verbose)
     except Exception as exc:  # a bug: still one line, and the traceback on request
         return _fail(args.command, exc, verbose, unexpected=True)
+    finally:
+        if held is not None:
+            held.discard()
 
 
 def _fail(command: str, exc: BaseException, verbose: bool, unexpected: bool = False) -> int:

@@ -7,7 +7,13 @@ import signal
 import sys
 from typing import Any
 
-from ._common import CommandFailed, _add_logging_opts, add_client_opts, on_interrupt
+from ._common import (
+    CommandFailed,
+    _add_logging_opts,
+    add_client_opts,
+    add_logging_opts,
+    on_interrupt,
+)
 
 # --------------------------------------------------------------------------- list-topics
 
@@ -37,6 +43,7 @@ def add_list_topics(subparsers: Any) -> None:
         ),
     )
     add_client_opts(parser)
+    add_logging_opts(parser)
     parser.add_argument(
         "--timeout",
         type=_positive_seconds,

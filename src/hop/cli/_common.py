@@ -13,15 +13,17 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
-from ..errors import HopError, NoCredentialsError
+from ..errors import AuthenticationError, HopError, NoCredentialsError
 
 __all__ = [
     "CommandFailed",
+    "HeldClientWarnings",
     "IntermixedParser",
     "add_client_opts",
     "add_logging_opts",
     "error_line",
     "get_log_level",
+    "hop_handler",
     "on_interrupt",
     "set_up_logger",
 ]
@@ -183,6 +185,70 @@ def set_up_logger(args: argparse.Namespace) -> None:
     root.setLevel(level)
 
 
+class HeldClientWarnings(logging.Filter):
+    """Holds back the client's connection warnings while a command starts.
+
+    librdkafka reports a refused connection or credential as warnings (logger ``hop.io``)
+    before the command gives up with an error saying the same; a command that fails early
+    should print that one error line only. Warnings are held for ``grace`` seconds (longer
+    than a subscriber's 10-second topic lookup), then shown (a command still waiting deserves
+    to know why); ``discard`` drops what is held once the command has ended.
+
+    Args:
+        handler: the handler to filter; the filter goes first, before its other filters.
+        grace: seconds to hold warnings for.
+    """
+
+    def __init__(self, handler: logging.Handler, grace: float = 15.0) -> None:
+        super().__init__()
+        self._handler = handler
+        self._lock = threading.Lock()
+        self._holding = True
+        self._held: list[logging.LogRecord] = []
+        handler.filters.insert(0, self)
+        self._timer = threading.Timer(grace, self.release)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether to emit ``record`` now (held ones are emitted by ``release``)."""
+        if record.levelno != logging.WARNING or not record.name.startswith("hop.io"):
+            return True
+        with self._lock:
+            if self._holding:
+                self._held.append(record)
+                return False
+        return True
+
+    def release(self) -> None:
+        """Stop holding, and emit what was held."""
+        with self._lock:
+            self._holding = False
+            held, self._held = self._held, []
+        for record in held:
+            self._handler.handle(record)
+
+    def discard(self) -> None:
+        """Stop holding, drop what was held, and take the filter off its handler."""
+        self._timer.cancel()
+        with self._lock:
+            self._holding = False
+            self._held = []
+        self._handler.removeFilter(self)
+
+
+def hop_handler() -> logging.Handler | None:
+    """The handler ``set_up_logger`` installed, if any.
+
+    Returns:
+        The handler, or None.
+    """
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _HopHandler):
+            return handler
+    return None
+
+
 def error_line(exc: BaseException) -> str:
     """What to print for an error: one line (the credentials message keeps its lines).
 
@@ -198,6 +264,10 @@ def error_line(exc: BaseException) -> str:
         text = f"{exc.filename}: {exc.strerror}" if exc.filename is not None else exc.strerror
     else:
         text = str(exc) or type(exc).__name__
+    if isinstance(exc, AuthenticationError) and "authenticat" not in text.lower():
+        # librdkafka describes a refused credential by the step that failed (a SASL
+        # handshake, say); say plainly what it means.
+        text = f"authentication failed: {text}"
     return " ".join(text.split())
 
 

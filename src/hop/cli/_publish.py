@@ -106,6 +106,7 @@ class _Tally:
         self.delivered = 0
         self.failed = 0
         self.reasons: list[str] = []
+        self.only_timeouts = True
         self.progress = progress
 
     def on_delivery(
@@ -115,6 +116,8 @@ class _Tally:
             self.delivered += 1
         else:
             self.failed += 1
+            if error.code() != confluent_kafka.KafkaError._MSG_TIMED_OUT:
+                self.only_timeouts = False
             reason = error.str()
             if reason not in self.reasons and len(self.reasons) < 3:
                 self.reasons.append(reason)
@@ -298,6 +301,9 @@ def _report(url: str, tally: _Tally, state: dict[str, bool], failure: BaseExcept
         raise CommandFailed(f"{error_line(failure)} ({tally.summary()})") from failure
     if undelivered:
         reasons = "; ".join(tally.reasons) or "not acknowledged in time"
+        if tally.only_timeouts:
+            # librdkafka only says the time ran out; the likely cause is the broker.
+            reasons += " (is the broker address right and the broker running?)"
         raise CommandFailed(
             f"{undelivered} of {tally.written} message(s) were not delivered to {url}: {reasons}"
         )

@@ -42,8 +42,12 @@ def parse_start(text: str) -> StartAt:
             f"{text!r}: a number means the last N messages of each partition and is written "
             "-N, e.g. -10"
         )
+    stamp = text.strip()
+    if stamp[-1:] in ("Z", "z"):
+        # Python 3.10's fromisoformat does not know ISO 8601's "Z" for UTC.
+        stamp = stamp[:-1] + "+00:00"
     try:
-        return datetime.fromisoformat(text.strip())
+        return datetime.fromisoformat(stamp)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not EARLIEST, LATEST, an ISO 8601 time (2026-11-26T08:00:00Z) or -N"
