@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,16 +114,52 @@ def test_python_m_hop_version(env: dict[str, str]) -> None:
             b"/no/such/file.gcn3",
         ),
         (["subscribe", "kafka://127.0.0.1:1/t"], b"hop auth add"),
+        (
+            ["publish", "kafka://127.0.0.1:1/t", "-f", "VOEVENT", str(EXAMPLES), "--no-auth"],
+            b"cannot read " + str(EXAMPLES).encode() + b": Is a directory",
+        ),
+        (
+            [
+                "publish",
+                "kafka://127.0.0.1:1/t",
+                "-f",
+                "VOEVENT",
+                str(EXAMPLES / "example.gcn3"),
+                "--no-auth",
+            ],
+            b"example.gcn3 is not a valid VOEVENT message: ",
+        ),
+        (
+            ["list-topics", "kafka://127.0.0.1:{free}/", "--no-auth", "--timeout", "1"],
+            b"is the broker address right and the broker running?",
+        ),
     ],
 )
 def test_errors_are_one_line_without_traceback(
     env: dict[str, str], argv: list[str], needle: bytes
 ) -> None:
-    result = hop(*argv, env=env)
+    result = hop(*[a.format(free=free_port()) for a in argv], env=env)
     assert result.returncode == 1
     assert b"Traceback" not in result.stderr
     assert needle in result.stderr
     assert len([line for line in result.stderr.splitlines() if b": error: " in line]) == 1
+    if b"hop auth add" not in needle:  # that message has its own few lines
+        assert result.stderr.count(b"\n") == 1, result.stderr
+
+
+def test_failed_authentication_is_one_line(
+    broker: LocalBroker, topic: str, env: dict[str, str]
+) -> None:
+    # The local broker refuses every SASL handshake, as a broker refuses a wrong password.
+    from hop.auth import Auth, write_auth_data
+
+    auth_file = Path(env["XDG_CONFIG_HOME"]) / "hop" / "auth.toml"
+    write_auth_data(auth_file, [Auth("alice", "wrong-pw", ssl=False, host="127.0.0.1")])
+    result = hop("publish", f"kafka://{broker.bootstrap}/{topic}", "-q", env=env, stdin=b"x\n")
+    assert result.returncode == 1
+    assert b"Traceback" not in result.stderr and b"wrong-pw" not in result.stderr
+    assert result.stderr.startswith(b"hop publish: error: authentication failed: ")
+    assert result.stderr.count(b"\n") == 1, result.stderr
 
 
 def test_usage_error_exits_2(env: dict[str, str]) -> None:
@@ -330,3 +367,26 @@ def test_progress_bar_on_a_terminal(topic_url: str, env: dict[str, str], tmp_pat
     assert result.returncode == 0
     assert b"\r[" in screen and b"12/12 delivered" in screen
     assert len(read_back(topic_url)) == 12
+
+
+def test_make_demo_tour(env: dict[str, str]) -> None:
+    # What `make demo` runs: its own broker, the example files and JSON lines, read back.
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "demo.py")],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert time.monotonic() - started < 60
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "Traceback" not in result.stderr.decode()
+    assert "SUBJECT: GRB 261126A: hop example circular" in out
+    assert (EXAMPLES / "example_voevent.xml").read_text().strip() in out
+    assert "$ hop subscribe kafka://127.0.0.1:" in out and "-s EARLIEST -e" in out
+    printed = out.split("-s EARLIEST -e", 1)[1]
+    alerts = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
+    assert sorted(a["event"] for a in alerts) == ["GRB 261126A", "GRB 261126A", "S261126ab"]
+    assert out.rstrip().endswith("local broker stopped; its messages are gone")
