@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import os
 import sys
 from datetime import datetime
@@ -14,6 +15,8 @@ from .._url import parse_url
 from ..io import Metadata, StartAt, StartPosition, Stream
 from ..models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
 from ._common import add_client_opts, add_logging_opts, on_interrupt
+
+logger = logging.getLogger("hop.cli")
 
 #: Formats whose body is not JSON; ``-j`` gives their bytes base64-encoded.
 _BINARY_FORMATS = frozenset({"blob", "voevent", "avro", "gcntextnotice"})
@@ -201,7 +204,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         with on_interrupt(consumer.stop), consumer:
             for message, metadata in consumer.read(metadata=True):
-                out.write(render(message, metadata) if render else render_text(message))
+                try:
+                    line = render(message, metadata) if render else render_text(message)
+                except Exception as exc:  # a plugin model's own code failed
+                    # One bad message must not end a long-running subscriber.
+                    logger.warning(
+                        "cannot print message at %s:%d offset %d (%s): %s",
+                        metadata.topic,
+                        metadata.partition,
+                        metadata.offset,
+                        type(message).__name__,
+                        exc,
+                    )
+                    continue
+                out.write(line)
                 out.flush()
     except BrokenPipeError:
         # Whoever read the output has gone (`hop subscribe ... | head`): a normal end. The
