@@ -82,6 +82,19 @@ def test_round_trip_with_headers_keys_and_duplicate_header_keys(topic_url: str) 
         assert meta.timestamp > 0 and meta.offset >= 0
 
 
+def test_write_raw_sends_body_headers_and_key_as_given(topic_url: str) -> None:
+    body, headers = Producer.pack({"relayed": True}, headers={"origin": "elsewhere"})
+    with Stream(auth=False).open(topic_url, "w") as producer:
+        producer.write_raw(body, headers, key=b"k1")
+        producer.write_raw(b"plain", {"a": "1"}, key="k2")
+    got = sorted(read_all(topic_url), key=lambda pair: str(pair[1].key))
+    (first, first_meta), (second, second_meta) = got
+    assert first == JSONBlob({"relayed": True})
+    assert first_meta.key == b"k1" and first_meta.headers == headers
+    assert second_meta.key == b"k2" and second_meta.headers == [("a", b"1")]
+    assert second == Blob(b"plain")  # no _format and not JSON: a blob (WIRE.md)
+
+
 def test_every_message_gets_its_own_id(topic_url: str) -> None:
     write_all(topic_url, range(50))
     ids = [dict(meta.headers)["_id"] for _, meta in read_all(topic_url)]

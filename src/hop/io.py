@@ -363,10 +363,10 @@ class Producer:
         else:
             raw_headers = list(headers)
         if raw_headers:
-            for key, _ in raw_headers:
-                if not isinstance(key, str):
-                    raise TypeError(f"header keys must be str, not {type(key).__name__}")
-                _check_header_key(key)
+            for header_key, _ in raw_headers:
+                if not isinstance(header_key, str):
+                    raise TypeError(f"header keys must be str, not {type(header_key).__name__}")
+                _check_header_key(header_key)
         self._produce(packed, raw_headers, delivery_callback, topic, key)
 
     def _produce(
