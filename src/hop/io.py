@@ -147,32 +147,30 @@ class Metadata:
     _raw: confluent_kafka.Message = field(repr=False, compare=False)
 
 
-class _IdSource:
-    """UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness in batches."""
-
-    # Large, because os.urandom lets go of the GIL and a busy thread may keep it a while.
-    _BATCH = 4096
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._ids: list[bytes] = []
-
-    def __call__(self) -> bytes:
-        try:
-            return self._ids.pop()
-        except IndexError:
-            pass
-        with self._lock:
-            if not self._ids:
-                pool = bytearray(os.urandom(16 * self._BATCH))
-                for start in range(0, len(pool), 16):
-                    pool[start + 6] = (pool[start + 6] & 0x0F) | 0x40  # version 4
-                    pool[start + 8] = (pool[start + 8] & 0x3F) | 0x80  # RFC 4122 variant
-                self._ids = [bytes(pool[i : i + 16]) for i in range(0, len(pool), 16)]
-            return self._ids.pop()
+# UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness in batches: a
+# fresh id per message is on the hot path. The batch is large because os.urandom lets go
+# of the GIL, and a busy thread may keep it a while before the refill gets it back.
+_ID_BATCH = 4096
+_id_pool: list[bytes] = []
+_id_lock = threading.Lock()
 
 
-_fresh_id = _IdSource()
+def _fresh_id() -> bytes:
+    try:
+        return _id_pool.pop()  # atomic under the GIL
+    except IndexError:
+        return _refill_ids()
+
+
+def _refill_ids() -> bytes:
+    with _id_lock:
+        if not _id_pool:
+            pool = bytearray(os.urandom(16 * _ID_BATCH))
+            for start in range(0, len(pool), 16):
+                pool[start + 6] = (pool[start + 6] & 0x0F) | 0x40  # version 4
+                pool[start + 8] = (pool[start + 8] & 0x3F) | 0x80  # RFC 4122 variant
+            _id_pool.extend(bytes(pool[i : i + 16]) for i in range(0, len(pool), 16))
+        return _id_pool.pop()
 
 
 def _check_header_key(key: str) -> None:
@@ -214,17 +212,34 @@ def _user_headers(headers: HeadersArg) -> Headers:
     return out
 
 
+_TEST_HEADER = ("_test", b"true")
+_FORMAT_HEADERS: dict[str, tuple[str, bytes]] = {}
+
+
+def _format_header(label: str) -> tuple[str, bytes]:
+    header = _FORMAT_HEADERS.get(label)
+    if header is None:
+        header = ("_format", label.encode("utf-8"))
+        if len(_FORMAT_HEADERS) < 1000:  # bounded: labels come from models, not data
+            _FORMAT_HEADERS[label] = header
+    return header
+
+
+def _sender_header(auth: _rdkafka_config.AuthLike | None) -> tuple[str, bytes] | None:
+    return ("_sender", auth.username.encode("utf-8")) if auth is not None else None
+
+
 def _pack(
-    message: object, headers: HeadersArg, test: bool, sender: bytes | None
+    message: object, headers: HeadersArg, test: bool, sender: tuple[str, bytes] | None
 ) -> tuple[bytes, Headers]:
     label, body = encode(message)
-    out = _user_headers(headers)
+    out = _user_headers(headers) if headers else []
     out.append(("_id", _fresh_id()))
     if sender is not None:
-        out.append(("_sender", sender))
+        out.append(sender)
     if test:
-        out.append(("_test", b"true"))
-    out.append(("_format", label.encode("utf-8")))
+        out.append(_TEST_HEADER)
+    out.append(_FORMAT_HEADERS.get(label) or _format_header(label))
     return body, out
 
 
@@ -260,7 +275,7 @@ class Producer:
         self._produce_timeout = _timedelta(produce_timeout, "produce_timeout")
         self._default_topic = url.topics[0] if len(url.topics) == 1 else None
         self._auth = auth
-        self._sender = auth.username.encode("utf-8") if auth is not None else None
+        self._sender = _sender_header(auth)
         self._failed = 0
         self._errors: list[confluent_kafka.KafkaError] = []
         self._client_errors = _ClientErrors(f"producer for {url}")
@@ -307,8 +322,7 @@ class Producer:
             TypeError: the message cannot be encoded.
             ConfigurationError: a header key starts with ``_`` (reserved for hop).
         """
-        sender = auth.username.encode("utf-8") if auth is not None else None
-        return _pack(message, headers, test, sender)
+        return _pack(message, headers, test, _sender_header(auth))
 
     def write(
         self,
@@ -377,9 +391,8 @@ class Producer:
         topic: str | None,
         key: str | bytes | None,
     ) -> None:
-        if self._closed:
-            raise StreamStateError(f"this producer for {self._url} is closed")
-        if self._client_errors.stopping is not None:
+        if self._closed or self._client_errors.stopping is not None:
+            self._check_open()
             self._client_errors.check(f"writing to {self._url}")
         target = topic or self._default_topic
         if target is None:
@@ -813,7 +826,9 @@ class Consumer:
         consumer = self._consumer
         until_eos = self._until_eos
         next_topic_check = 0.0
-        while not self._stopped.is_set():
+        stopped = self._stopped.is_set
+        labels = _LABELS
+        while not stopped():
             if until_eos and self._finished():
                 return
             if self._missing_topics and not until_eos:
@@ -841,7 +856,7 @@ class Consumer:
                     self._on_message_error(error)
                     continue
                 try:
-                    headers = cast(Headers, raw.headers() or [])
+                    headers: Headers = raw.headers() or []  # type: ignore[assignment]
                 except (UnicodeDecodeError, ValueError, TypeError) as exc:
                     # A header another client wrote that Python cannot read (a key that is
                     # not UTF-8): deliver the message without headers rather than crash.
@@ -852,7 +867,9 @@ class Consumer:
                 is_test = False
                 for hkey, hvalue in headers:
                     if hkey == "_format":
-                        label = hvalue.decode("utf-8", "replace") if hvalue else None
+                        label = labels.get(hvalue) if hvalue else None
+                        if label is None and hvalue:
+                            label = _label_text(hvalue)
                     elif hkey == "_id":
                         message_id = hvalue
                     elif hkey == "_test":
@@ -866,16 +883,17 @@ class Consumer:
                         consumer.store_offsets(raw)
                     continue
                 model = decode(raw.value(), label)
-                self._handed_out = raw
+                if store:
+                    self._handed_out = raw
                 if metadata:
                     yield model, _metadata(raw, headers)
                 else:
                     yield model
                 # The caller asked for the next message: this one is done.
-                self._handed_out = None
                 if store:
+                    self._handed_out = None
                     consumer.store_offsets(raw)
-                if self._stopped.is_set():
+                if stopped():
                     return
 
     def _finished(self) -> bool:
@@ -1013,6 +1031,17 @@ class Consumer:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<hop.io.Consumer {self._url} group={self._group_id} {state}>"
+
+
+# ``_format`` header values seen so far, decoded once each (bounded: labels are few).
+_LABELS: dict[bytes, str] = {}
+
+
+def _label_text(value: bytes) -> str:
+    label = value.decode("utf-8", "replace")
+    if len(_LABELS) < 1000:
+        _LABELS[value] = label
+    return label
 
 
 def _offset_tail(count: int) -> int:
