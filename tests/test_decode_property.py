@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from pathlib import Path
 from typing import Any
 
 import confluent_kafka
@@ -13,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _paths import DATA
 from hop._local_broker import LocalBroker
 from hop.io import StartPosition, Stream
 from hop.models import AvroBlob, Blob, JSONBlob, MessageModel, decode, encode
 
-DATA = Path("/work/shared/data")
 KNOWN_LABELS = ["json", "blob", "voevent", "circular", "gcntextnotice", "avro"]
 
 labels = st.one_of(st.none(), st.sampled_from(KNOWN_LABELS), st.text(max_size=20))

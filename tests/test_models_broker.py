@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import confluent_kafka
 import pytest
 
+from _paths import DATA
 from hop.io import StartPosition, Stream
 from hop.models import (
     AvroBlob,
@@ -20,8 +20,6 @@ from hop.models import (
     MessageModel,
     VOEvent,
 )
-
-DATA = Path("/work/shared/data")
 
 
 def write_all(topic_url: str, messages: list[Any]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import fastavro
 import pytest
 
+from _paths import DATA
 from hop import _avro
 from hop._deserializer import Deserializer
 from hop.errors import DecodeError, UnsafeXMLError
@@ -30,7 +31,6 @@ from hop.models import (
     registered_models,
 )
 
-DATA = Path("/work/shared/data")
 VOEVENT_XML = DATA / "example_voevent.xml"
 CIRCULAR = DATA / "example.gcn3"
 OLD_CIRCULAR = DATA / "example_gcn_grb980329.gcn3"
