@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,24 @@ def topic() -> str:
 def topic_url(broker_url: str, topic: str) -> str:
     """The URL of a fresh topic on the session broker."""
     return f"{broker_url}/{topic}"
+
+
+@pytest.fixture
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private XDG_CONFIG_HOME (returned) and HOME, and no HOP_* settings from outside.
+
+    Test modules about credentials and settings use it for every test, so that nothing
+    reads or writes the real ``~/.config/hop``.
+    """
+    from hop.configure import SETTINGS
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for setting in SETTINGS.values():
+        monkeypatch.delenv(setting.env_var, raising=False)
+    return tmp_path / "xdg"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

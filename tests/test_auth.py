@@ -53,14 +53,8 @@ else:  # pragma: no cover
 SECRET = "s3cr3t-Pa55word"
 
 
-@pytest.fixture(autouse=True)
-def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private XDG_CONFIG_HOME (and HOME) for every test."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    return tmp_path / "xdg"
+# Every test gets a private configuration folder (the fixture is in conftest.py).
+pytestmark = pytest.mark.usefixtures("config_home")
 
 
 @pytest.fixture

@@ -11,17 +11,8 @@ import pytest
 from hop.configure import SETTINGS, get_config_dir, get_config_path, load_config
 from hop.errors import ConfigurationError
 
-
-@pytest.fixture(autouse=True)
-def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private XDG_CONFIG_HOME and HOME, and no HOP_* settings from the outside."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for setting in SETTINGS.values():
-        monkeypatch.delenv(setting.env_var, raising=False)
-    return tmp_path / "xdg"
+# Every test gets a private configuration folder (the fixture is in conftest.py).
+pytestmark = pytest.mark.usefixtures("config_home")
 
 
 def general_file(text: str) -> Path:
