@@ -15,7 +15,12 @@ import confluent_kafka
 import pytest
 
 from hop._local_broker import LocalBroker, free_port
-from hop.errors import BrokerUnavailableError, DeliveryError, StreamStateError
+from hop.errors import (
+    AuthenticationError,
+    BrokerUnavailableError,
+    DeliveryError,
+    StreamStateError,
+)
 from hop.io import Consumer, Metadata, Producer, StartPosition, Stream, list_topics
 from hop.models import Blob, JSONBlob, MessageModel
 
@@ -411,3 +416,28 @@ def test_auth_true_without_credentials_is_a_clear_error(
 
     with pytest.raises(NoCredentialsError, match="hop auth add"):
         Stream(auth=True).open("kafka://localhost:1/t", "w")
+
+
+@pytest.mark.parametrize("action", ["list_topics", "write", "read", "read_in_group"])
+def test_a_refused_credential_is_an_authentication_error_not_a_hang(
+    broker: LocalBroker, topic: str, action: str
+) -> None:
+    # The test broker cannot do SASL and refuses every handshake: exactly what a wrong
+    # credential looks like to a client. (Real SASL is covered by the settings tests.)
+    from hop.auth import Auth
+
+    credential = Auth("alice", "not-the-password", ssl=False)
+    url = f"kafka://{broker.bootstrap}/{topic}"
+    started = time.monotonic()
+    with pytest.raises(AuthenticationError) as info:
+        if action == "list_topics":
+            list_topics(url, auth=credential, timeout=20)
+        elif action == "write":
+            with Stream(auth=credential).open(url, "w") as producer:
+                producer.write({"never": "sent"})
+        else:
+            group = f"g-{uuid.uuid4().hex[:8]}" if action == "read_in_group" else None
+            with Stream(auth=credential).open(url, "r", group_id=group) as consumer:
+                list(consumer)
+    assert time.monotonic() - started < 8
+    assert "not-the-password" not in str(info.value)

@@ -597,6 +597,7 @@ class Consumer:
         self._assignment_known = False
         # Topics that did not exist yet at open; looked for again while reading.
         self._missing_topics: list[str] = []
+        self._subscribed = False
         # The last message handed out per partition, committed once the next is requested.
         self._handed_out: confluent_kafka.Message | None = None
         offset_reset = "earliest" if self._start_at is StartPosition.EARLIEST else "latest"
@@ -628,6 +629,7 @@ class Consumer:
                 self._consumer.subscribe(
                     list(url.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
                 )
+                self._subscribed = True
             else:
                 self._assign(list(url.topics), self._start_at)
         except BaseException:
@@ -653,9 +655,7 @@ class Consumer:
                 # Before anything is assigned, polling serves error callbacks and can
                 # consume nothing.
                 serve=(
-                    None
-                    if self._assigned or self._explicit_group
-                    else lambda: self._consumer.poll(0.1)
+                    None if self._assigned or self._subscribed else lambda: self._consumer.poll(0.1)
                 ),
             )
             meta = cluster.topics.get(topic)
