@@ -720,14 +720,25 @@ class Consumer:
         try:
             committed = consumer.committed(partitions, timeout=10) if partitions else []
         except confluent_kafka.KafkaException as exc:
-            logger.warning("could not read committed offsets (%s); using start position", exc)
-            committed = []
+            # Leave the offsets unset: librdkafka then fetches the committed offsets itself
+            # and only falls back to auto.offset.reset, so nothing committed is re-read or
+            # skipped. Only a time or -N start position cannot be applied this way.
+            logger.warning(
+                "could not read committed offsets (%s); librdkafka will resume the group", exc
+            )
+            self._accept_assignment(consumer, partitions)
+            return
         done = {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
         fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in done]
         self._position(fresh, self._start_at)
         for tp in partitions:
             if (tp.topic, tp.partition) in done:
                 tp.offset = done[(tp.topic, tp.partition)]
+        self._accept_assignment(consumer, partitions)
+
+    def _accept_assignment(
+        self, consumer: confluent_kafka.Consumer, partitions: list[confluent_kafka.TopicPartition]
+    ) -> None:
         consumer.assign(partitions)
         self._assigned = {(tp.topic, tp.partition) for tp in partitions}
         self._at_end &= self._assigned
