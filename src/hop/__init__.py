@@ -9,8 +9,8 @@ with stream.open("kafka://kafka.scimma.org/gcn.circular", "r") as consumer:
 
 from __future__ import annotations
 
+from . import auth, models, plugins
 from . import io as io
-from . import models, plugins
 from .errors import HopError
 from .io import StartPosition, Stream, list_topics, stream
 from .version import __version__
@@ -20,6 +20,7 @@ __all__ = [
     "StartPosition",
     "Stream",
     "__version__",
+    "auth",
     "io",
     "list_topics",
     "models",
