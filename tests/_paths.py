@@ -1,14 +1,28 @@
 """Where the tests find the real alert messages of ``shared/data``.
 
-The project's checkout sits beside ``shared/`` (locally and in CI), so the data is found
-relative to this file, whatever folder the checkout is in.
+The project's checkout normally sits beside ``shared/`` (in the workplace and in CI). A
+clone made elsewhere (``git clone . /tmp/x``) finds it through ``HOP_SHARED_DATA`` or the
+workplace's own ``shared/`` folder.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+_CANDIDATES = [
+    *([Path(os.environ["HOP_SHARED_DATA"])] if os.environ.get("HOP_SHARED_DATA") else []),
+    Path(__file__).resolve().parent.parent.parent / "shared" / "data",
+    Path("/work/shared/data"),
+]
 
-if not DATA.is_dir():  # a missing folder is a set-up error, never a reason to skip
-    raise RuntimeError(f"the shared alert data is missing: expected it at {DATA}")
+for _candidate in _CANDIDATES:
+    if _candidate.is_dir():
+        DATA = _candidate
+        break
+else:  # a missing folder is a set-up error, never a reason to skip
+    raise RuntimeError(
+        "the shared alert data is missing: looked in "
+        + ", ".join(str(c) for c in _CANDIDATES)
+        + " (set HOP_SHARED_DATA to the folder holding example.gcn3 and the others)"
+    )
