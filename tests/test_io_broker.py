@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
 import uuid
 import warnings
+import weakref
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -401,11 +403,25 @@ def test_list_topics(broker_url: str, topic: str) -> None:
 def test_dropped_unflushed_producer_warns(broker_url: str, topic: str) -> None:
     producer = Stream(auth=False).open(f"{broker_url}/{topic}", "w", config={"linger.ms": 10_000})
     producer.write({"pending": True})
+    alive = weakref.ref(producer)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        producer.__del__()
-    assert any(issubclass(w.category, ResourceWarning) for w in caught)
-    producer.close()
+        del producer
+        gc.collect()
+    assert alive() is None, "a producer with queued messages must still be collectable"
+    assert any(
+        issubclass(w.category, ResourceWarning) and "not flushed" in str(w.message) for w in caught
+    )
+
+
+def test_a_closed_producer_is_dropped_silently(broker_url: str, topic: str) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with Stream(auth=False).open(f"{broker_url}/{topic}", "w") as producer:
+            producer.write({"sent": True})
+        del producer
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 def test_auth_true_without_credentials_is_a_clear_error(

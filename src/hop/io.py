@@ -255,6 +255,35 @@ def _timedelta(value: timedelta | float | int, name: str) -> timedelta:
     return result
 
 
+class _DeliveryTally:
+    """The producer's own delivery callback: counts what the broker did not acknowledge.
+
+    It is an object of its own, not a Producer method, because librdkafka holds the
+    callback of every queued message: a bound method would keep a dropped Producer alive,
+    and its ResourceWarning would never be given.
+    """
+
+    def __init__(self) -> None:
+        self.failed = 0
+        self.errors: list[confluent_kafka.KafkaError] = []
+
+    def __call__(
+        self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
+    ) -> None:
+        if error is not None:
+            self.failed += 1
+            if len(self.errors) < 5 and all(e.code() != error.code() for e in self.errors):
+                # Each distinct reason is logged once; the count comes with DeliveryError.
+                self.errors.append(error)
+                logger.warning("message to %s not delivered: %s", message.topic(), error.str())
+
+    def take(self) -> tuple[int, list[confluent_kafka.KafkaError]]:
+        """The failures counted since the last call, and their distinct errors."""
+        counted = self.failed, self.errors
+        self.failed, self.errors = 0, []
+        return counted
+
+
 class Producer:
     """Writes messages to Kafka. Obtain one with ``Stream.open(url, "w")``.
 
@@ -276,8 +305,7 @@ class Producer:
         self._default_topic = url.topics[0] if len(url.topics) == 1 else None
         self._auth = auth
         self._sender = _sender_header(auth)
-        self._failed = 0
-        self._errors: list[confluent_kafka.KafkaError] = []
+        self._tally = _DeliveryTally()
         self._client_errors = _ClientErrors(f"producer for {url}")
         self._unpolled = 0
         self._closed = False
@@ -400,7 +428,7 @@ class Producer:
                 f"{self._url} names {len(self._url.topics)} topics: pass topic= to say which "
                 "one to write to"
             )
-        on_delivery = callback if callback is not None else self._on_delivery
+        on_delivery = callback if callback is not None else self._tally
         produce = self._producer.produce
         while True:
             try:
@@ -416,15 +444,6 @@ class Producer:
         if self._unpolled >= 32:
             self._unpolled = 0
             self._producer.poll(0)
-
-    def _on_delivery(
-        self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
-    ) -> None:
-        if error is not None:
-            self._failed += 1
-            if len(self._errors) < 5 and all(e.code() != error.code() for e in self._errors):
-                self._errors.append(error)
-            logger.warning("message to %s not delivered: %s", message.topic(), error.str())
 
     # -- delivery ----------------------------------------------------------------------
 
@@ -465,8 +484,8 @@ class Producer:
                 return remaining
 
     def _raise_failures(self, undelivered: int) -> None:
-        failed, errors = self._failed + undelivered, self._errors
-        self._failed, self._errors = 0, []
+        failed, errors = self._tally.take()
+        failed += undelivered
         if failed:
             reasons = "; ".join(e.str() for e in errors) or "not delivered in time"
             raise DeliveryError(
