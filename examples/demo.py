@@ -70,7 +70,8 @@ def main() -> int:
         show(["publish", topic, "-f", "JSON", "--no-auth"], stdin=lines)
         show(["subscribe", topic, "-s", "EARLIEST", "-e", "--no-auth", "-q"])
     finally:
-        print("\n$ kill -INT %1   # stop the local broker", flush=True)
+        # Stop the broker before printing anything more: if whoever reads our output has
+        # gone (`make demo | head`), a print would fail and leave the broker running.
         broker.send_signal(signal.SIGINT)
         try:
             rest, _ = broker.communicate(timeout=15)
@@ -79,10 +80,16 @@ def main() -> int:
             rest, _ = broker.communicate()
         # The broker's usage notes come first; its goodbye line is the last one.
         goodbye = [line for line in (rest or "").splitlines() if line.strip()]
+        print("\n$ kill -INT %1   # stop the local broker", flush=True)
         if goodbye:
             print(goodbye[-1])
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except BrokenPipeError:
+        # Whoever read the tour stopped early (`make demo | head`); the broker is stopped.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
