@@ -20,29 +20,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+# The same alerts as the throughput benchmark (this folder is on sys.path when run).
+from throughput import make_alerts
+
 from hop._local_broker import LocalBroker
 from hop.io import Stream
 from hop.robust_publisher import RobustProducer
-
-
-def make_alerts(count: int) -> list[dict[str, Any]]:
-    """Alerts shaped like a small GCN/LVK notice, about 250 bytes of JSON each."""
-    return [
-        {
-            "alert_type": "PRELIMINARY",
-            "superevent_id": f"S261126{i:06d}",
-            "time_created": "2026-11-26T03:14:15Z",
-            "event": {
-                "far": 1.2e-10 + i,
-                "significant": True,
-                "instruments": ["H1", "L1", "V1"],
-                "group": "CBC",
-                "pipeline": "gstlal",
-            },
-            "urls": {"gracedb": f"https://gracedb.ligo.org/superevents/S{i:06d}/"},
-        }
-        for i in range(count)
-    ]
 
 
 def plain(url: str, alerts: list[dict[str, Any]]) -> tuple[float, float]:
