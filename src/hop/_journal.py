@@ -606,9 +606,7 @@ class PublicationJournal:
             JournalError: the message is not in flight.
         """
         with self._lock:
-            if seq not in self._in_flight:
-                raise JournalError(f"message {seq} is not in flight")
-            self._in_flight.remove(seq)
+            self._leave_flight(seq)
             heapq.heappush(self._requeued, seq)
 
     def set_aside(self, seq: int) -> None:
@@ -621,9 +619,13 @@ class PublicationJournal:
             JournalError: the message is not in flight.
         """
         with self._lock:
-            if seq not in self._in_flight:
-                raise JournalError(f"message {seq} is not in flight")
-            self._in_flight.remove(seq)
+            self._leave_flight(seq)
+
+    def _leave_flight(self, seq: int) -> None:
+        """Take a message out of flight (the caller holds the lock)."""
+        if seq not in self._in_flight:
+            raise JournalError(f"message {seq} is not in flight")
+        self._in_flight.remove(seq)
 
     def has_messages_to_send(self) -> bool:
         """Whether a message waits to be sent (never sent, or requeued)."""
