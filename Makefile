@@ -42,7 +42,7 @@ test: $(VENV)/.installed-test tools lint typecheck
 	$(BIN)/python -m pytest
 
 unit: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not broker"
+	$(BIN)/python -m pytest tests/unit
 
 demo: $(VENV)/.installed-local
 	$(BIN)/python examples/demo.py

@@ -14,7 +14,6 @@ from typing import Any
 import fastavro
 import pytest
 
-from _paths import DATA
 from hop import _avro
 from hop._deserializer import Deserializer
 from hop.errors import DecodeError, UnsafeXMLError
@@ -30,6 +29,7 @@ from hop.models import (
     encode,
     registered_models,
 )
+from tests.support.paths import DATA
 
 VOEVENT_XML = DATA / "example_voevent.xml"
 CIRCULAR = DATA / "example.gcn3"

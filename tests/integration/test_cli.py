@@ -28,7 +28,7 @@ from hop.errors import AuthorizationError
 from hop.io import StartPosition
 from hop.models import GCNCircular, VOEvent
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CIRCULAR = EXAMPLES / "example.gcn3"
 VOEVENT_FILE = EXAMPLES / "example_voevent.xml"
 

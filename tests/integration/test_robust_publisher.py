@@ -30,7 +30,7 @@ from hop.io import Producer, StartPosition, Stream
 from hop.robust_publisher import RobustProducer
 
 HERE = Path(__file__).parent
-SCRIPT = HERE / "_robust_publisher.py"
+SCRIPT = HERE.parent / "support" / "robust_publisher_child.py"
 # Reconnect quickly to a broker that comes (back) up; librdkafka's default backoff reaches 10 s.
 FAST_RECONNECT = {"reconnect.backoff.max.ms": 200}
 

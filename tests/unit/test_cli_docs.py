@@ -11,7 +11,7 @@ import pytest
 
 import hop.cli
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def commands(

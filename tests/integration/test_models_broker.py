@@ -9,7 +9,6 @@ from typing import Any
 import confluent_kafka
 import pytest
 
-from _paths import DATA
 from hop.io import StartPosition, Stream
 from hop.models import (
     AvroBlob,
@@ -20,6 +19,7 @@ from hop.models import (
     MessageModel,
     VOEvent,
 )
+from tests.support.paths import DATA
 
 
 def write_all(topic_url: str, messages: list[Any]) -> None:

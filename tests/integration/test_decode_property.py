@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _paths import DATA
 from hop._local_broker import LocalBroker
 from hop.io import StartPosition, Stream
 from hop.models import AvroBlob, Blob, JSONBlob, MessageModel, decode, encode
+from tests.support.paths import DATA
 
 KNOWN_LABELS = ["json", "blob", "voevent", "circular", "gcntextnotice", "avro"]
 

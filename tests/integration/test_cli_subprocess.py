@@ -23,7 +23,7 @@ from hop._local_broker import LocalBroker, free_port
 from hop.io import StartPosition
 
 HOP = str(Path(sys.executable).with_name("hop"))
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture

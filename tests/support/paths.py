@@ -12,7 +12,7 @@ from pathlib import Path
 
 _CANDIDATES = [
     *([Path(os.environ["HOP_SHARED_DATA"])] if os.environ.get("HOP_SHARED_DATA") else []),
-    Path(__file__).resolve().parent.parent.parent / "shared" / "data",
+    Path(__file__).resolve().parents[3] / "shared" / "data",
     Path("/work/shared/data"),
 ]
 
