@@ -33,7 +33,7 @@ from tests.support.sasl import bearer_capture, token_endpoint, unsigned_jwt
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 HOP = str(Path(sys.executable).with_name("hop"))
 CLIENT_ID = "4d1f2c3b5a6e7f80"

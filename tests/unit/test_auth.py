@@ -48,7 +48,7 @@ from hop.errors import (
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 SECRET = "s3cr3t-Pa55word"
 
