@@ -219,3 +219,42 @@ def test_failing_token_command_is_an_authentication_error_without_its_output(
     assert "'alice'" in str(caught.value)
     assert SECRET not in str(caught.value)
     assert SECRET not in caplog.text
+
+
+def test_stored_0_13_token_command_entry_is_used_by_stream(config_home: Path) -> None:
+    from hop import Stream
+
+    token = unsigned_jwt("alice", 600)
+    path = config_home / "hop" / "auth.toml"
+    path.parent.mkdir(parents=True)
+    # As hop-client 0.13 writes it: an empty password beside the command.
+    path.write_text(
+        '[[auth]]\nusername = "alice"\npassword = ""\nprotocol = "SASL_PLAINTEXT"\n'
+        f'mechanism = "OAUTHBEARER"\ntoken_command = "printf %s {token}"\n'
+    )
+    path.chmod(0o600)
+    with bearer_capture() as broker:
+        producer = Stream(auth=True).open(f"kafka://{broker.bootstrap}/t", "w")
+        try:
+            assert broker.wait_for_token(20) == token
+        finally:
+            producer.close()
+
+
+def test_failing_token_command_is_one_line_from_the_command_line(
+    config_home: Path, tmp_path: Path
+) -> None:
+    path = config_home / "hop" / "auth.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        f'[[auth]]\nusername = "alice"\npassword = ""\ntoken_command = "echo {SECRET}; exit 4"\n'
+    )
+    path.chmod(0o600)
+    started = time.monotonic()
+    done = run_hop(hop_env(config_home, tmp_path), "list-topics", "kafka://127.0.0.1:9/")
+    assert time.monotonic() - started < 20
+    assert done.returncode == 1
+    [error] = [line for line in done.stderr.splitlines() if ": error: " in line]
+    assert error.startswith("hop list-topics: error:") and "exit status 4" in error
+    assert "Traceback" not in done.stderr
+    assert SECRET not in done.stdout + done.stderr
