@@ -72,6 +72,9 @@ def security_settings(auth: AuthLike | None) -> Settings:
         flow (client id and secret are the username and password), which refreshes tokens
         by itself, also while the client is idle. A credential with a token command gets
         an ``oauth_cb`` that runs it (see ``hop.auth.Auth.token_command``).
+
+    Raises:
+        AuthenticationError: a token command failed when first run (it runs here once).
     """
     if auth is None:
         return {"security.protocol": "PLAINTEXT"}
