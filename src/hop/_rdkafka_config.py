@@ -70,7 +70,11 @@ def security_settings(auth: AuthLike | None) -> Settings:
         ``security.protocol``, the SASL settings and, for ``SASL_SSL``, the TLS settings.
         A credential with a token endpoint uses librdkafka's own OIDC client-credentials
         flow (client id and secret are the username and password), which refreshes tokens
-        by itself, also while the client is idle.
+        by itself, also while the client is idle. A credential with a token command gets
+        an ``oauth_cb`` that runs it (see ``hop.auth.Auth.token_command``).
+
+    Raises:
+        AuthenticationError: a token command failed when first run (it runs here once).
     """
     if auth is None:
         return {"security.protocol": "PLAINTEXT"}
@@ -78,7 +82,14 @@ def security_settings(auth: AuthLike | None) -> Settings:
         "security.protocol": auth.protocol,
         "sasl.mechanism": auth.mechanism,
     }
-    if auth.token_endpoint:
+    token_command = getattr(auth, "token_command", None)
+    if token_command:
+        # The command's token reaches librdkafka through oauth_cb (hop.auth runs it).
+        from .auth import _token_callback
+
+        settings["sasl.mechanism"] = "OAUTHBEARER"
+        settings["oauth_cb"] = _token_callback(auth)
+    elif auth.token_endpoint:
         settings.update(
             {
                 "sasl.mechanism": "OAUTHBEARER",

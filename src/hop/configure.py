@@ -6,29 +6,45 @@ Two files live in hop's configuration directory, ``$XDG_CONFIG_HOME/hop/`` (or
 - ``auth.toml``: stored credentials (see :mod:`hop.auth`);
 - ``config.toml``: general settings, which streams use as defaults.
 
-General settings are top-level keys of ``config.toml``; an environment variable named
-``HOP_`` + the key in upper case overrides the file (``HOP_PRODUCE_TIMEOUT=5``). Only the
-keys in :data:`SETTINGS` are read; an unknown key in the file is logged and ignored, and
-other ``HOP_*`` variables (which other tools use too) are left alone, and an empty variable
-counts as unset.
+General settings live in the ``[config]`` table of ``config.toml`` (as hop-client 0.13
+writes it; top-level keys, as earlier hop versions read them, still count, and ``[config]``
+wins over them). An environment variable named ``HOP_`` + the key in upper case overrides
+the file (``HOP_PRODUCE_TIMEOUT=5``). Only the keys in :data:`SETTINGS` are read; an unknown
+key in the file is logged and ignored, and other ``HOP_*`` variables (which other tools use
+too) are left alone, and an empty variable counts as unset. Booleans are written
+``true/yes/on/1`` or ``false/no/off/0`` (any case) in variables and ``hop configure set``.
+
+hop-client 0.13's own keys ``fetch_external`` and ``automatic_offload`` are accepted and
+kept without a word, although hop neither fetches nor offloads messages.
 
 Only options that ``Stream.open`` takes as plain keyword arguments are settings here. What a
 ``Stream`` is constructed with (``start_at``, ``until_eos``) or ``open`` names as a
 parameter (``group_id``, ``ignoretest``) is not, since a file or a variable must never
 silently override what a program wrote. An explicit keyword
 argument to ``Stream.open`` always wins over both.
+
+A new setting is a :class:`Setting` in :data:`SETTINGS` and a field of :class:`Config`
+(a setting without a field still loads, and is read through the mapping view).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
+import io
 import logging
 import os
+import stat
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, ClassVar, cast
+
+import tomli_w
 
 from .errors import ConfigurationError
 
@@ -40,10 +56,12 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "ENV_PREFIX",
     "SETTINGS",
+    "Config",
     "Setting",
     "get_config_dir",
     "get_config_path",
     "load_config",
+    "write_config_value",
 ]
 
 logger = logging.getLogger(__name__)
@@ -53,9 +71,12 @@ ENV_PREFIX = "HOP_"
 
 _FILE_NAMES = {"general": "config.toml", "auth": "auth.toml"}
 
-# Keys an old ``config.toml`` may hold that are not general settings: legacy credentials,
-# which ``hop.auth.prune_outdated_auth`` deals with.
-_NOT_SETTINGS = frozenset({"auth"})
+#: The table of ``config.toml`` that holds the general settings.
+_TABLE = "config"
+
+# Top-level keys ``config.toml`` may hold that are not general settings: the settings
+# table itself, and legacy credentials (``hop.auth`` reads and prunes those).
+_NOT_SETTINGS = frozenset({"auth", _TABLE})
 
 
 def get_config_dir() -> str:
@@ -139,6 +160,24 @@ def _parse_session_timeout(value: object) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def _parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise ValueError("expected true/yes/on/1 or false/no/off/0")
+
+
 @dataclass(frozen=True)
 class Setting:
     """One general setting that ``config.toml`` and ``HOP_*`` variables may give.
@@ -177,6 +216,18 @@ SETTINGS: Mapping[str, Setting] = {
             "seconds a consumer group waits for a silent member before handing its "
             "partitions to others; above 0, at most 3600 (a datetime.timedelta once loaded)",
         ),
+        Setting(
+            "fetch_external",
+            _parse_bool,
+            "hop-client 0.13's switch for fetching messages offloaded to an archive; "
+            "accepted and kept, but hop does not fetch them (true by default)",
+        ),
+        Setting(
+            "automatic_offload",
+            _parse_bool,
+            "hop-client 0.13's switch for offloading large messages to an archive; "
+            "accepted and kept, but hop does not offload (true by default)",
+        ),
     )
 }
 
@@ -196,48 +247,283 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-def load_config(config_file: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The general settings: ``config.toml`` overridden by ``HOP_*`` environment variables.
-
-    Args:
-        config_file: the file to read; ``get_config_path("general")`` when None. A missing
-            file is the same as an empty one.
-
-    Returns:
-        The settings that were given, by key (a subset of :data:`SETTINGS`), parsed (both
-        ``produce_timeout`` and ``session_timeout`` become a ``timedelta``). A setting given
-        nowhere is absent, so callers keep their own default.
-
-    Raises:
-        ConfigurationError: (a ``ValueError``) when the file is not valid TOML or a value
-            does not parse; the message names the file or variable and what was expected.
-    """
-    path = Path(config_file) if config_file is not None else Path(get_config_path("general"))
-    raw = _read_toml(path)
-    config: dict[str, Any] = {}
-    for key, value in raw.items():
+def _settings_from(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The parsed settings of a ``config.toml`` document: top-level keys, then ``[config]``."""
+    table = data.get(_TABLE, {})
+    if not isinstance(table, Mapping):
+        raise ConfigurationError(f"{where}: {_TABLE!r} must be a table ([{_TABLE}])")
+    top = {k: v for k, v in data.items() if k not in _NOT_SETTINGS}
+    settings: dict[str, Any] = {}
+    for key, value in [*top.items(), *table.items()]:
         setting = SETTINGS.get(key)
         if setting is None:
-            if key not in _NOT_SETTINGS:
-                logger.warning(
-                    "ignoring unknown setting %r in %s (known: %s)",
-                    key,
-                    path,
-                    ", ".join(sorted(SETTINGS)),
-                )
+            logger.warning(
+                "ignoring unknown setting %r in %s (known: %s)",
+                key,
+                where,
+                ", ".join(sorted(SETTINGS)),
+            )
             continue
         try:
-            config[key] = setting.parse(value)
+            settings[key] = setting.parse(value)
         except ValueError as exc:
-            raise ConfigurationError(f"{path}: bad value for {key!r}: {exc}") from None
+            raise ConfigurationError(f"{where}: bad value for {key!r}: {exc}") from None
+    return settings
+
+
+def _environment_settings() -> dict[str, Any]:
+    settings: dict[str, Any] = {}
     for setting in SETTINGS.values():
         text = os.environ.get(setting.env_var)
         if not text:  # an empty variable is commonly how a shell "unsets" one
             continue
         try:
-            config[setting.name] = setting.parse(text)
+            settings[setting.name] = setting.parse(text)
         except ValueError as exc:
             raise ConfigurationError(
                 f"environment variable {setting.env_var}={text!r}: {exc}"
             ) from None
+    return settings
+
+
+def _toml_value(value: Any) -> Any:
+    """A loaded setting value as TOML can hold it (a timedelta as seconds)."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        return int(seconds) if seconds.is_integer() else seconds
+    return value
+
+
+class _ClassOrInstanceMethod:
+    """``Config.load``: on the class it builds a new ``Config``, on one it updates that one.
+
+    hop-client 0.13 code may call either form; both return the loaded ``Config``.
+    """
+
+    def __init__(self, func: Callable[[Config, Any], Config]) -> None:
+        self._func = func
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(
+        self, obj: Config | None, objtype: type[Config] | None = None
+    ) -> Callable[[Any], Config]:
+        if obj is None:
+            cls = objtype or Config
+
+            @functools.wraps(self._func)
+            def build(source: Any) -> Config:
+                return self._func(cls(), source)
+
+            return build
+        return functools.partial(self._func, obj)
+
+
+@dataclass
+class Config:
+    """hop's general settings, as ``config.toml`` and ``HOP_*`` variables give them.
+
+    ``fetch_external`` and ``automatic_offload`` are hop-client 0.13's: accepted and kept,
+    without effect in hop (which neither fetches nor offloads messages). hop's own settings
+    are None when not given, so that whoever uses them keeps its own default.
+
+    For code written against hop's earlier ``load_config`` (a dict of the settings given),
+    a ``Config`` also reads as a mapping of hop's own settings that were given:
+    ``config["produce_timeout"]``, ``"session_timeout" in config``, ``config.items()``.
+
+    Attributes:
+        fetch_external: 0.13's switch for fetching offloaded messages (no effect in hop).
+        automatic_offload: 0.13's switch for offloading large messages (no effect in hop).
+        produce_timeout: how long a written message may wait for the broker, or None.
+        session_timeout: the consumer group session timeout, or None.
+    """
+
+    fetch_external: bool = True
+    automatic_offload: bool = True
+    produce_timeout: timedelta | None = None
+    session_timeout: timedelta | None = None
+    # Settings of SETTINGS without a field here (none today): kept for the mapping view.
+    _others: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ 0.13 interface
+
+    def asdict(self) -> dict[str, Any]:
+        """Every setting by name, as loaded (timeouts as ``timedelta`` or None)."""
+        values = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if not f.name.startswith("_")
+        }
+        values.update(self._others)
+        return values
+
+    def _update(self, settings: Mapping[str, Any]) -> None:
+        names = {f.name for f in dataclasses.fields(self)}
+        for key, value in settings.items():
+            if key in names and not key.startswith("_"):
+                setattr(self, key, value)
+            else:
+                self._others[key] = value
+
+    def _load(self, source: str | bytes | IO[str] | IO[bytes]) -> Config:
+        """Read settings from TOML text or an open file (text or binary).
+
+        The ``[config]`` table is read (top-level keys too, as earlier hop versions wrote
+        them); settings not in the source keep their current values.
+
+        Args:
+            source: TOML text, or a file opened for reading.
+
+        Returns:
+            This ``Config`` (when called on the class, a new one).
+
+        Raises:
+            ConfigurationError: (a ``ValueError``) not valid TOML, or a bad value; the
+                message names the key and what was expected.
+        """
+        where = getattr(source, "name", None) or "configuration"
+        text = source if isinstance(source, str | bytes) else source.read()
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigurationError(
+                    f"{where} is not valid TOML: not UTF-8 text ({exc})"
+                ) from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{where} is not valid TOML: {exc}") from exc
+        self._update(_settings_from(data, str(where)))
+        return self
+
+    load: ClassVar[_ClassOrInstanceMethod] = _ClassOrInstanceMethod(_load)
+
+    def save(self, file: IO[str] | IO[bytes] | str | os.PathLike[str]) -> None:
+        """Write the settings as a ``[config]`` table of TOML.
+
+        Settings that are None (not given) are left out.
+
+        Args:
+            file: an open file (text or binary), or a path to write (replaced).
+        """
+        document = {_TABLE: {k: _toml_value(v) for k, v in self.asdict().items() if v is not None}}
+        text = tomli_w.dumps(document)
+        if isinstance(file, str | os.PathLike):
+            Path(file).write_text(text, encoding="utf-8")
+        elif isinstance(file, io.TextIOBase) or "b" not in getattr(file, "mode", "b"):
+            cast(IO[str], file).write(text)
+        else:
+            cast(IO[bytes], file).write(text.encode("utf-8"))
+
+    # --------------------------------------------------------------------- mapping view
+
+    def _given(self) -> dict[str, Any]:
+        given = {
+            name: getattr(self, name)
+            for name in ("produce_timeout", "session_timeout")
+            if getattr(self, name) is not None
+        }
+        given.update({k: v for k, v in self._others.items() if v is not None})
+        return given
+
+    def __getitem__(self, key: str) -> Any:
+        return self._given()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._given()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of hop's own setting ``key`` when given, else ``default``."""
+        return self._given().get(key, default)
+
+    def keys(self) -> KeysView[str]:
+        """The names of hop's own settings that were given."""
+        return self._given().keys()
+
+    def values(self) -> ValuesView[Any]:
+        """The values of hop's own settings that were given."""
+        return self._given().values()
+
+    def items(self) -> ItemsView[str, Any]:
+        """``(name, value)`` of hop's own settings that were given."""
+        return self._given().items()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._given())
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """The general settings: ``config.toml`` overridden by ``HOP_*`` environment variables.
+
+    Args:
+        path: the file to read; ``get_config_path("general")`` when None. A missing file
+            is the same as an empty one.
+
+    Returns:
+        The settings. hop's own that were given nowhere are None (and absent from the
+        mapping view), so callers keep their own default; ``produce_timeout`` and
+        ``session_timeout`` are a ``timedelta``.
+
+    Raises:
+        ConfigurationError: (a ``ValueError``) when the file is not valid TOML or a value
+            does not parse; the message names the file or variable and what was expected.
+    """
+    file = Path(path) if path is not None else Path(get_config_path("general"))
+    config = Config()
+    config._update(_settings_from(_read_toml(file), str(file)))
+    config._update(_environment_settings())
     return config
+
+
+def _write_atomically(path: Path, content: bytes, mode: int) -> None:
+    """Replace ``path`` with ``content`` in one rename, with file mode ``mode``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_config_value(name: str, value: object) -> None:
+    """Set one general setting in ``config.toml`` (``hop configure set``).
+
+    The value is checked as when it is read; the file's other content stays (its comments
+    and layout do not survive the rewrite), and so does its mode (0644 for a new file).
+
+    Args:
+        name: a key of :data:`SETTINGS`.
+        value: the value, as text (``"5"``, ``"yes"``) or as loaded (a ``timedelta``, a bool).
+
+    Raises:
+        ConfigurationError: (a ``ValueError``) an unknown name, a bad value, or an existing
+            file that is not valid TOML.
+    """
+    setting = SETTINGS.get(name)
+    if setting is None:
+        raise ConfigurationError(f"unknown setting {name!r} (known: {', '.join(sorted(SETTINGS))})")
+    try:
+        parsed = setting.parse(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"bad value for {name!r}: {exc}") from None
+    path = Path(get_config_path("general"))
+    data = _read_toml(path)
+    table = data.get(_TABLE, {})
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"{path}: {_TABLE!r} must be a table ([{_TABLE}])")
+    data.pop(name, None)  # a top-level key from an older hop: [config] now says it
+    table[name] = _toml_value(parsed)
+    data[_TABLE] = table
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    _write_atomically(path, tomli_w.dumps(data).encode("utf-8"), mode)
+    logger.info("set %s in %s", name, path)

@@ -47,7 +47,6 @@ def test_locate(capsys: pytest.CaptureFixture[str], config_home: Path) -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["auth", "list"],
         ["auth", "remove", "alice"],
         ["list-topics", "kafka://127.0.0.1:9/"],
         ["subscribe", "kafka://127.0.0.1:9/topic"],
@@ -79,10 +78,21 @@ def test_add_list_remove(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert load_auth() == []
 
 
+def test_auth_list_without_a_file_says_where_credentials_would_be(
+    capsys: pytest.CaptureFixture[str], config_home: Path
+) -> None:
+    status, out, err = run(capsys, "auth", "list")
+    assert status == 0, err
+    assert "No credentials" in out
+    assert str(config_home / "hop" / "auth.toml") in out
+    assert "hop auth add" in out
+
+
 def test_add_twice_needs_force(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert run(capsys, "auth", "add", csv_file(tmp_path))[0] == 0
     status, _, err = run(capsys, "auth", "add", csv_file(tmp_path, "other-pw"))
-    assert status == 1
+    # As hop-client 0.13: the conflict is logged, nothing changes, and the exit status is 0.
+    assert status == 0
     assert "--force" in err and "Traceback" not in err
     assert "other-pw" not in err and SECRET not in err
     assert load_auth()[0].password == SECRET

@@ -233,7 +233,9 @@ def add_auth(subparsers: Any) -> None:
         description=(
             "Store a credential, read from a CSV file as https://my.hop.scimma.org offers it "
             "for download (columns username, password, and optionally hostname, mechanism, "
-            "protocol, ssl_ca_location, token_endpoint), or asked for on the terminal."
+            "protocol, ssl_ca_location, token_endpoint), or asked for on the terminal. With "
+            "--gcn, a NASA GCN Kafka client id and secret (CSV columns client_id, "
+            "client_secret) for kafka.DOMAIN, with tokens from https://auth.DOMAIN/oauth2/token."
         ),
     )
     add.add_argument(
@@ -246,6 +248,18 @@ def add_auth(subparsers: Any) -> None:
         "--force",
         action="store_true",
         help="replace a stored credential with the same username and hostname",
+    )
+    add.add_argument(
+        "--gcn",
+        action="store_true",
+        help="store a NASA GCN Kafka credential (client id and client secret)",
+    )
+    add.add_argument(
+        "--domain",
+        metavar="DOMAIN",
+        default=None,
+        help="with --gcn, the GCN deployment: gcn.nasa.gov (the default), "
+        "test.gcn.nasa.gov or dev.gcn.nasa.gov",
     )
     add.set_defaults(func=run_auth_add)
 
@@ -289,10 +303,10 @@ def run_auth_list(args: argparse.Namespace) -> int:
         args: the parsed command line.
 
     Returns:
-        0.
+        0, also without a credential file (it says where credentials would be).
 
     Raises:
-        CredentialError: no credential file, or one that cannot be used.
+        CredentialError: a credential file that cannot be used.
     """
     from ..auth import list_credentials
 
@@ -307,13 +321,17 @@ def run_auth_add(args: argparse.Namespace) -> int:
         args: the parsed command line (``cred_file``, ``force``).
 
     Returns:
-        0.
+        0, also when an equal credential is already stored and ``--force`` is not given
+        (the conflict is logged, as hop-client 0.13 does).
 
     Raises:
-        CredentialError: the credential is unusable or already stored (without ``--force``).
+        CredentialError: the credential is unusable.
+        CommandFailed: ``--domain`` without ``--gcn``.
     """
     from ..auth import add_credential
 
+    if args.domain is not None and not args.gcn:
+        raise CommandFailed("--domain goes with --gcn (a NASA GCN Kafka credential)")
     add_credential(args)
     return 0
 

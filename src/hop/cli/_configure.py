@@ -1,0 +1,142 @@
+"""``hop configure``: where hop's files are, and its general settings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ._common import _add_logging_opts
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add ``hop configure`` and its subcommands ``locate``, ``show``, ``set``.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+    """
+    parser = subparsers.add_parser(
+        "configure",
+        help="show or change general settings",
+        description=(
+            "Show or change hop's general settings, kept in the [config] table of "
+            "config.toml; an environment variable HOP_<NAME> overrides a setting."
+        ),
+    )
+    _add_logging_opts(parser, default=False)
+    commands = parser.add_subparsers(
+        title="commands", dest="configure_command", metavar="{locate,show,set}"
+    )
+    commands.required = True
+
+    locate = commands.add_parser(
+        "locate",
+        help="print where a configuration file is",
+        description="Print the path of the general configuration file or of the credentials.",
+    )
+    locate.add_argument(
+        "-t",
+        "--type",
+        choices=("general", "auth"),
+        default="general",
+        help="which file: general settings (config.toml) or credentials (auth.toml); "
+        "default: general",
+    )
+    locate.set_defaults(func=run_locate)
+
+    show = commands.add_parser(
+        "show",
+        help="print the settings in force",
+        description=(
+            "Print every general setting as TOML: config.toml with HOP_* variables applied. "
+            "A setting given nowhere is shown as a comment."
+        ),
+    )
+    show.set_defaults(func=run_show)
+
+    setter = commands.add_parser(
+        "set",
+        help="change a setting in config.toml",
+        description=(
+            "Set one general setting in config.toml (created when missing). Timeouts are "
+            "seconds; booleans are true/yes/on/1 or false/no/off/0."
+        ),
+    )
+    setter.add_argument("name", metavar="NAME", help="the setting, e.g. produce_timeout")
+    setter.add_argument("value", metavar="VALUE", help="its new value")
+    setter.set_defaults(func=run_set)
+
+    for leaf in (locate, show, setter):
+        # Accepted before or after the subcommand, as for 'hop auth'.
+        _add_logging_opts(leaf, default=argparse.SUPPRESS)
+
+
+def run_locate(args: argparse.Namespace) -> int:
+    """Run ``hop configure locate``: print a configuration file's path.
+
+    Args:
+        args: the parsed command line (``type``).
+
+    Returns:
+        0.
+    """
+    from ..configure import get_config_path
+
+    print(get_config_path(args.type))
+    return 0
+
+
+def _toml(value: object) -> str:
+    from datetime import timedelta
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        return str(int(seconds)) if seconds.is_integer() else repr(seconds)
+    return repr(value)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Run ``hop configure show``: print the settings in force.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        0.
+
+    Raises:
+        ConfigurationError: the file or a variable holds a bad value.
+    """
+    from ..configure import SETTINGS, get_config_path, load_config
+
+    values = load_config().asdict()
+    print(f"# {get_config_path('general')}, with HOP_* variables applied")
+    print("[config]")
+    for name in SETTINGS:
+        value = values.get(name)
+        if value is None:
+            print(f"# {name} is not set")
+        else:
+            print(f"{name} = {_toml(value)}")
+    sys.stdout.flush()
+    return 0
+
+
+def run_set(args: argparse.Namespace) -> int:
+    """Run ``hop configure set NAME VALUE``.
+
+    Args:
+        args: the parsed command line (``name``, ``value``).
+
+    Returns:
+        0.
+
+    Raises:
+        ConfigurationError: an unknown name or a bad value; nothing is written.
+    """
+    from ..configure import write_config_value
+
+    write_config_value(args.name, args.value)
+    return 0
