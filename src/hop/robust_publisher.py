@@ -254,7 +254,7 @@ class RobustProducer(threading.Thread):
                     f"the publisher's sending thread failed: {self._failure}"
                 ) from self._failure
             assert self._journal is not None
-            self._journal.queue_message(body, packed_headers, topic=topic, key=raw_key)
+            self._journal.queue_message(body, topic, packed_headers, raw_key)
         # The sender clears the event before it looks at the journal, so skipping set()
         # when it is already set loses no wake-up (and saves a lock per message).
         if not self._wake.is_set():

@@ -276,7 +276,7 @@ def test_a_message_too_large_to_send_is_set_aside_without_holding_up_the_rest(
     assert info.value.failures == 1
     assert sorted(_read(topic_url)) == [0, 1, 2]
     with PublicationJournal(journal) as left:  # kept, for the next publisher or a person
-        ((_, body, _),) = [left.get_next_message_to_send()]
+        ((_, body, *_),) = [left.get_next_message_to_send()]
         assert body == b"x" * 2_000_000
 
 
@@ -287,7 +287,7 @@ def _journal_with_pending(path: Path) -> bytes:
     with PublicationJournal(path) as journal:
         for i in range(3):
             body, headers = Producer.pack({"i": i})
-            journal.queue_message(body, headers)
+            journal.queue_message(body, headers=headers)
     return path.read_bytes()
 
 
