@@ -60,11 +60,18 @@ import weakref
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from .errors import JournalCorruptError, JournalError
 
-__all__ = ["JournalMisuseError", "PublicationJournal"]
+__all__ = [
+    "JournalMisuseError",
+    "JournalScan",
+    "PublicationJournal",
+    "salvage_journal",
+    "scan_journal",
+]
 
 log = logging.getLogger("hop.robust_publisher")
 
@@ -1082,3 +1089,233 @@ class PublicationJournal:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# -- inspection and salvage of a damaged journal ----------------------------------------------
+
+
+@dataclass
+class JournalScan:
+    """What a tolerant read of a journal file found (``hop journal check``).
+
+    Attributes:
+        path: the file.
+        size: its length in bytes.
+        kind: ``"hop"``, ``"hop-client 0.13"``, ``"empty"`` or ``"unknown"``.
+        records: how many records are intact.
+        pending: the intact messages that no intact sent mark names, by sequence number.
+        delivered: how many messages an intact sent mark names.
+        damaged: the byte ranges ``(start, end)`` that hold no intact record.
+        uncommitted: bytes after the committed end that are not zeros (an append cut off
+            by a crash: its write never returned, so nothing promised is there).
+        problems: what is wrong beyond the damaged ranges (a bad header, a cut-off file).
+    """
+
+    path: str
+    size: int
+    kind: str
+    records: int = 0
+    pending: dict[int, _Entry] = field(default_factory=dict)
+    delivered: int = 0
+    damaged: list[tuple[int, int]] = field(default_factory=list)
+    uncommitted: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        """Whether the journal opens as it is (nothing damaged, nothing cut off)."""
+        return not self.damaged and not self.problems and self.kind != "unknown"
+
+    @property
+    def damaged_bytes(self) -> int:
+        """How many bytes the damaged ranges hold."""
+        return sum(end - start for start, end in self.damaged)
+
+
+def _hop_record_at(data: mmap.mmap | bytes, offset: int, limit: int) -> tuple[int, bytes] | None:
+    """The end and body of an intact hop record at ``offset``, or None."""
+    if limit - offset < _RECORD.size:
+        return None
+    length, crc = _RECORD.unpack_from(data, offset)
+    end = offset + _RECORD.size + length
+    if length == 0 or end > limit:
+        return None
+    body = data[offset + _RECORD.size : end]
+    if crc != zlib.crc32(body, zlib.crc32(data[offset : offset + 4])):
+        return None
+    return end, body
+
+
+def _legacy_record_at(
+    data: mmap.mmap | bytes, offset: int, limit: int
+) -> tuple[int, tuple[int, bytes]] | None:
+    """The end, type and body of an intact 0.13 record at ``offset``, or None."""
+    parsed = _legacy_record_header(data[offset : offset + _LEGACY_HEADER.size])
+    if parsed is None:
+        return None
+    kind, length, body_crc = parsed
+    end = offset + _LEGACY_HEADER.size + length
+    if end > limit:
+        return None
+    body = data[offset + _LEGACY_HEADER.size : end]
+    if zlib.crc32(body) != body_crc:
+        return None
+    return end, (kind, body)
+
+
+def scan_journal(path: str | os.PathLike[str]) -> JournalScan:
+    """Read whatever is intact in a journal (hop's or hop-client 0.13's), never changing it.
+
+    Past a damaged stretch, reading resumes at the next offset where an intact record
+    starts (its length and CRC check out and it parses).
+
+    Args:
+        path: the journal file.
+
+    Returns:
+        What was found.
+
+    Raises:
+        JournalError: the file cannot be read.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size == 0:
+                return JournalScan(name, 0, "empty")
+            with mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ) as data:
+                if data[:8] == MAGIC:
+                    return _scan_hop(name, data, size)
+                if _looks_legacy(data[: _LEGACY_HEADER.size]):
+                    return _scan_legacy(name, data, size)
+                scan = JournalScan(name, size, "unknown")
+                scan.problems.append("not a publication journal (neither hop's nor 0.13's)")
+                return scan
+    except OSError as exc:
+        raise JournalError(f"cannot read {name}: {exc}") from exc
+
+
+def _scan_hop(name: str, data: mmap.mmap, size: int) -> JournalScan:
+    scan = JournalScan(name, size, "hop")
+    limit = size
+    if size < HEADER_SIZE:
+        scan.problems.append(f"the file is {size} bytes long, shorter than its header")
+        return scan
+    _, committed, crc = _HEADER.unpack_from(data, 0)
+    if crc != zlib.crc32(data[: HEADER_SIZE - 4]):
+        scan.problems.append("the file header fails its CRC check; reading to the end of the file")
+    elif committed > size:
+        scan.problems.append(
+            f"the file is cut short: {size:,} bytes long, its header records data up to "
+            f"byte {committed:,}"
+        )
+    else:
+        limit = committed
+        tail = data[committed:size].rstrip(b"\0")
+        scan.uncommitted = len(tail)
+    sent: set[int] = set()
+
+    def parse(offset: int) -> tuple[int, bytes] | None:
+        found = _hop_record_at(data, offset, limit)
+        if found is None:
+            return None
+        body = found[1]
+        try:
+            if body[0] == _KIND_QUEUED:
+                _decode_queued(body)
+            elif body[0] != _KIND_SENT or (len(body) - 1) % 8:
+                return None
+        except (ValueError, struct.error, UnicodeDecodeError):
+            return None
+        return found
+
+    offset = HEADER_SIZE
+    while offset < limit:
+        found = parse(offset)
+        if found is None:
+            start = offset
+            offset += 1
+            while offset < limit and parse(offset) is None:
+                offset += 1
+            if not (offset >= limit and not data[start:limit].rstrip(b"\0")):
+                scan.damaged.append((start, offset))  # not just preallocated zeros
+            continue
+        offset, body = found
+        scan.records += 1
+        if body[0] == _KIND_QUEUED:
+            seq, entry = _decode_queued(body)
+            scan.pending[seq] = entry
+        else:
+            sent.update(seq for (seq,) in _U64.iter_unpack(body[1:]))
+    _settle(scan, sent)
+    return scan
+
+
+def _scan_legacy(name: str, data: mmap.mmap, size: int) -> JournalScan:
+    scan = JournalScan(name, size, "hop-client 0.13")
+    sent: set[int] = set()
+
+    def parse(offset: int) -> tuple[int, tuple[int, _Entry | None]] | None:
+        found = _legacy_record_at(data, offset, size)
+        if found is None:
+            return None
+        end, (kind, body) = found
+        try:
+            return end, _decode_legacy(kind, body)
+        except (ValueError, struct.error, UnicodeDecodeError):
+            return None
+
+    offset = 0
+    while offset < size:
+        found = parse(offset)
+        if found is None:
+            start = offset
+            offset += 1
+            while offset < size and parse(offset) is None:
+                offset += 1
+            scan.damaged.append((start, offset))
+            continue
+        offset, (seq, entry) = found
+        scan.records += 1
+        if entry is None:
+            sent.add(seq)
+        else:
+            scan.pending[seq] = entry
+    _settle(scan, sent)
+    return scan
+
+
+def _settle(scan: JournalScan, sent: set[int]) -> None:
+    """Drop the messages that sent marks name from ``pending``; count them as delivered."""
+    scan.delivered = len(sent)
+    for seq in sent:
+        scan.pending.pop(seq, None)
+    scan.pending = dict(sorted(scan.pending.items()))
+
+
+def salvage_journal(path: str | os.PathLike[str], out: str | os.PathLike[str]) -> JournalScan:
+    """Copy every intact pending message of a journal into a new hop journal ``out``.
+
+    The original is only read. Messages keep their order, topic, key and headers (their
+    ``_id`` too, so readers with ``skip_duplicates`` drop copies already delivered).
+
+    Args:
+        path: the (damaged) journal.
+        out: the new journal; it must not exist.
+
+    Returns:
+        The scan of the original, which says what could not be read.
+
+    Raises:
+        JournalError: ``out`` exists, or a file cannot be read or written.
+    """
+    scan = scan_journal(path)
+    if scan.kind == "unknown":
+        raise JournalError(f"{scan.path} is not a publication journal; nothing to salvage")
+    if os.path.lexists(out):
+        raise JournalError(f"{os.fspath(out)} exists already; name a new file to salvage into")
+    with PublicationJournal(out) as journal:
+        for message, headers, topic, key in scan.pending.values():
+            journal.queue_message(message, topic, headers, key)
+    return scan
