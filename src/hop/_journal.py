@@ -345,6 +345,8 @@ class PublicationJournal:
         # Notified when messages leave the journal, for writers waiting for room.
         self._room = threading.Condition(self._lock)
         self._entries: dict[int, _Entry] = {}
+        # Where each pending message's record starts in the file, for compaction.
+        self._where: dict[int, int] = {}
         # Waiting to be sent: never sent, in order (a queue), and requeued after a failed
         # delivery (a heap). Every requeued message is older than every never-sent one, as
         # both were taken from the front of the queue.
@@ -482,7 +484,7 @@ class PublicationJournal:
         max_seq = -1
         for offset, body in self._records(committed):
             try:
-                max_seq = self._apply(body, max_seq)
+                max_seq = self._apply(body, max_seq, offset)
             except JournalError as exc:
                 raise self._corrupt(str(exc), offset) from None
             except (ValueError, struct.error, IndexError) as exc:
@@ -540,13 +542,14 @@ class PublicationJournal:
             )
         os.ftruncate(self._fd, committed)
 
-    def _apply(self, body: bytes, max_seq: int) -> int:
+    def _apply(self, body: bytes, max_seq: int, offset: int) -> int:
         kind = body[0]
         if kind == _KIND_QUEUED:
             seq, entry = _decode_queued(body)
             if seq <= max_seq:
                 raise JournalError(f"message {seq} is out of sequence (after {max_seq})")
             self._entries[seq] = entry
+            self._where[seq] = offset
             return seq
         if kind == _KIND_SENT:
             if (len(body) - 1) % 8:
@@ -554,6 +557,7 @@ class PublicationJournal:
             for (seq,) in _U64.iter_unpack(body[1:]):
                 if self._entries.pop(seq, None) is None:
                     raise JournalError(f"sent mark for message {seq}, which is not queued")
+                del self._where[seq]
             return max_seq
         raise JournalError(f"unknown record kind {kind}")
 
@@ -609,7 +613,8 @@ class PublicationJournal:
         entries = [unsent[seq] for seq in sorted(unsent)]
         backup = self.path + LEGACY_BACKUP_SUFFIX
         fd = self._write_new_file(
-            [_encode_queued(seq, *entry) for seq, entry in enumerate(entries)], ".converted"
+            self._records_of(_encode_queued(seq, *entry) for seq, entry in enumerate(entries)),
+            ".converted",
         )
         try:
             with contextlib.suppress(FileNotFoundError):
@@ -642,8 +647,18 @@ class PublicationJournal:
             f"; the original is kept as {backup} until they are delivered" if entries else "",
         )
 
-    def _write_new_file(self, bodies: Sequence[bytes], suffix: str) -> int:
-        """Write a journal of these record bodies as ``path + suffix``, 0600 and locked.
+    @staticmethod
+    def _records_of(bodies: Iterable[bytes]) -> bytes:
+        """Whole records (length, CRC, body) holding these bodies, one after the other."""
+        parts = []
+        for body in bodies:
+            length = len(body)
+            parts.append(_RECORD.pack(length, zlib.crc32(body, zlib.crc32(_LENGTH.pack(length)))))
+            parts.append(body)
+        return b"".join(parts)
+
+    def _write_new_file(self, records: bytes, suffix: str) -> int:
+        """Write a journal of these whole records as ``path + suffix``, 0600 and locked.
 
         Returns:
             Its file descriptor; the caller renames it into place.
@@ -656,14 +671,6 @@ class PublicationJournal:
         try:
             os.fchmod(fd, 0o600)
             self._lock_file(fd)
-            parts = []
-            for body in bodies:
-                length = len(body)
-                parts.append(
-                    _RECORD.pack(length, zlib.crc32(body, zlib.crc32(_LENGTH.pack(length))))
-                )
-                parts.append(body)
-            records = b"".join(parts)
             end = HEADER_SIZE + len(records)
             self._write_all(fd, self._header(end) + records, 0)
             if self.fsync:
@@ -677,16 +684,46 @@ class PublicationJournal:
             raise
         return fd
 
+    def _maybe_compact(self) -> None:
+        """Compact the journal when at least half of it is history. Lock held.
+
+        Called when the file has grown past ``_compact_at``; the next look comes when it
+        has doubled again, so the cost of looking and copying stays in proportion to what
+        was appended (a backlog that only grows is not copied again and again).
+        """
+        mapping = self._map
+        if mapping is None:
+            return
+        unpack = _LENGTH.unpack_from
+        live = HEADER_SIZE + sum(
+            _RECORD.size + unpack(mapping, offset)[0] for offset in self._where.values()
+        )
+        if 2 * live <= self._end:
+            self._compact()
+        self._compact_at = max(COMPACT_MIN, 2 * self._end)
+
     def _compact(self) -> None:
-        """Rewrite the pending messages to a new file that replaces this one. Lock held.
+        """Copy the pending messages' records to a new file that replaces this one. Lock
+        held.
 
         Sent marks and the records they cancel are history: they go, and what stays is
-        in proportion to what is pending (set aside, in flight or waiting). The new file is
-        written whole and locked before it is renamed over the old one, so a crash leaves
-        one complete journal or the other under the name.
+        in proportion to what is pending (set aside, in flight or waiting). The records are
+        copied as they are, CRCs included. The new file is written whole and locked before
+        it is renamed over the old one, so a crash leaves one complete journal or the
+        other under the name.
         """
-        bodies = [_encode_queued(seq, *entry) for seq, entry in self._entries.items()]
-        fd = self._write_new_file(bodies, f".{os.getpid()}.compact")
+        mapping = self._map
+        assert mapping is not None
+        parts = []
+        where: dict[int, int] = {}
+        position = HEADER_SIZE
+        unpack = _LENGTH.unpack_from
+        for seq, offset in self._where.items():
+            end = offset + _RECORD.size + unpack(mapping, offset)[0]
+            parts.append(mapping[offset:end])
+            where[seq] = position
+            position += end - offset
+        fd = self._write_new_file(b"".join(parts), f".{os.getpid()}.compact")
         try:
             os.rename(f"{self.path}.{os.getpid()}.compact", self.path)
             if self.fsync:
@@ -700,9 +737,9 @@ class PublicationJournal:
         old, self._fd = self._fd, fd
         os.close(old)
         self._end = os.fstat(fd).st_size
+        self._where = where
         self._keep_handle()
         self._remap(max(_INITIAL_CAPACITY, 2 * self._end))
-        self._compact_at = max(COMPACT_MIN, 2 * self._end)
 
     def _forget_legacy(self, seqs: Iterable[int]) -> None:
         """Drop the 0.13 backup once every message converted from it is delivered."""
@@ -869,12 +906,14 @@ class PublicationJournal:
                 raise TypeError(
                     f"cannot journal these headers ((str, bytes) pairs): {exc}"
                 ) from None
+            start = self._end
             self._append(record)
             self._next_seq = seq + 1
             self._entries[seq] = (body, header_list, topic, key)
+            self._where[seq] = start
             self._to_send.append(seq)
             if self._end > self._compact_at:
-                self._compact()
+                self._maybe_compact()
         return seq
 
     def get_next_message_to_send(
@@ -949,15 +988,16 @@ class PublicationJournal:
                 raise JournalMisuseError(f"message {unknown[0]} is not in flight")
             self._append(bytes((_KIND_SENT,)) + struct.pack(f">{len(seqs)}Q", *seqs))
             self._in_flight.difference_update(seqs)
-            entries = self._entries
+            entries, where = self._entries, self._where
             for seq in seqs:
                 del entries[seq]
+                del where[seq]
             if self._legacy:
                 self._forget_legacy(seqs)
             if not entries:
                 self._truncate()
             elif self._end > self._compact_at:
-                self._compact()
+                self._maybe_compact()
             self._room.notify_all()
 
     def requeue_message(self, seq: int) -> None:
