@@ -687,9 +687,10 @@ class PublicationJournal:
     def _maybe_compact(self) -> None:
         """Compact the journal when at least half of it is history. Lock held.
 
-        Called when the file has grown past ``_compact_at``; the next look comes when it
-        has doubled again, so the cost of looking and copying stays in proportion to what
-        was appended (a backlog that only grows is not copied again and again).
+        Called when the file has grown past ``_compact_at``; the next look comes after
+        another ``COMPACT_MIN`` bytes or as many as are pending, whichever is more, so the
+        cost of looking and copying stays in proportion to what was appended (a backlog
+        that only grows is not copied again and again).
         """
         mapping = self._map
         if mapping is None:
@@ -700,7 +701,7 @@ class PublicationJournal:
         )
         if 2 * live <= self._end:
             self._compact()
-        self._compact_at = max(COMPACT_MIN, 2 * self._end)
+        self._compact_at = self._end + max(COMPACT_MIN, live)
 
     def _compact(self) -> None:
         """Copy the pending messages' records to a new file that replaces this one. Lock
