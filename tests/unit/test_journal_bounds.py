@@ -212,8 +212,8 @@ def _history_journal(path: Path, delivered: int, pending: int, size: int) -> Non
                 file.write(record(b"\x02" + struct.pack(">Q", seq)))
         end = file.tell()
     header = struct.pack(">8sQ", b"HOPJRNL1", end)
-    with open(path, "r+b") as file:
-        file.write(header + struct.pack(">I", zlib.crc32(header)))
+    with open(path, "r+b") as header_file:
+        header_file.write(header + struct.pack(">I", zlib.crc32(header)))
 
 
 def test_replay_streams_memory_follows_pending_not_file_size(tmp_path: Path) -> None:
@@ -294,3 +294,12 @@ def test_wait_for_room_times_out_then_wakes_when_messages_are_acknowledged(
         assert woke.is_set()
         journal.set_aside(taken[1][0])  # set aside: no longer waiting
         assert journal.waiting_count() == 1 and journal.pending_count() == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5])
+def test_max_pending_must_be_a_positive_integer(tmp_path: Path, bad: object) -> None:
+    from hop.errors import ConfigurationError
+    from hop.robust_publisher import RobustProducer
+
+    with pytest.raises(ConfigurationError, match="max_pending"):
+        RobustProducer("kafka://127.0.0.1:9/t", journal_path=tmp_path / "j", max_pending=bad)  # type: ignore[arg-type]
