@@ -700,7 +700,11 @@ class PublicationJournal:
             _RECORD.size + unpack(mapping, offset)[0] for offset in self._where.values()
         )
         if 2 * live <= self._end:
-            self._compact()
+            try:
+                self._compact()
+            except JournalError as exc:
+                # The journal as it is stays whole and in use: only its size is at stake.
+                log.warning("%s: could not compact the journal: %s", self.path, exc)
         self._compact_at = self._end + max(COMPACT_MIN, live)
 
     def _compact(self) -> None:
@@ -724,14 +728,22 @@ class PublicationJournal:
             parts.append(mapping[offset:end])
             where[seq] = position
             position += end - offset
-        fd = self._write_new_file(b"".join(parts), f".{os.getpid()}.compact")
+        temporary = f"{self.path}.{os.getpid()}.compact"
+        fd = self._write_new_file(b"".join(parts), temporary[len(self.path) :])
         try:
-            os.rename(f"{self.path}.{os.getpid()}.compact", self.path)
-            if self.fsync:
-                self._fsync_directory(os.path.dirname(os.path.abspath(self.path)))
+            os.rename(temporary, self.path)
         except OSError as exc:
             os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
             raise JournalError(f"cannot compact the journal {self.path}: {exc}") from exc
+        if self.fsync:
+            try:
+                self._fsync_directory(os.path.dirname(os.path.abspath(self.path)))
+            except OSError as exc:
+                log.warning(
+                    "%s: the compacted journal's rename may not be durable: %s", self.path, exc
+                )
         if self._map is not None:
             self._map.close()
             self._map = None

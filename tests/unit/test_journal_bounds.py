@@ -303,3 +303,27 @@ def test_max_pending_must_be_a_positive_integer(tmp_path: Path, bad: object) -> 
 
     with pytest.raises(ConfigurationError, match="max_pending"):
         RobustProducer("kafka://127.0.0.1:9/t", journal_path=tmp_path / "j", max_pending=bad)  # type: ignore[arg-type]
+
+
+def test_a_failed_compaction_leaves_the_journal_whole_and_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "j"
+
+    def no_rename(source: str, target: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    with PublicationJournal(path) as journal:
+        monkeypatch.setattr(os, "rename", no_rename)
+        for i in range(5000):  # 1.6 MB: past COMPACT_MIN
+            journal.queue_message(b"%d" % i + b"." * 300)
+            if i >= 10:
+                journal.take_messages_to_send(1)
+                journal.mark_message_sent(i - 10)
+        assert "could not compact the journal" in caplog.text
+        monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["j"]  # no temporary file left behind
+    with PublicationJournal(path) as journal:
+        assert [body[:4] for _, body, *_ in _drain(journal)] == [
+            b"%d" % i for i in range(4990, 5000)
+        ]
