@@ -19,11 +19,19 @@ record. That pointer is what makes every kind of damage detectable:
 * a flipped byte inside a record fails its CRC; a garbled length points past the committed
   end or makes the CRC fail; a flipped byte in the header fails the header's CRC;
 * a file cut short, *even exactly at a record boundary*, ends before the committed end;
-  a file cut inside the header (or emptied) has no valid header. A journal is created
-  under a temporary name and linked into place with its header already written, so an
-  existing journal file is never legitimately empty.
+  a file cut inside the header has no valid header. A journal is created under a
+  temporary name and linked into place with its header already written, so an existing
+  hop journal is never legitimately shorter than its header. (An *empty* file is what
+  hop-client 0.13 leaves after a clean run: an empty journal, given a header.)
 
 All of these raise :class:`hop.errors.JournalCorruptError` with the path and byte offset.
+
+The file's size follows what is pending, not history: it is truncated when nothing is
+pending, and compacted (the pending records copied to a new file renamed over it) once it is
+past ``COMPACT_MIN`` and at least half history. Replay reads it in chunks. A journal of
+hop-client 0.12/0.13 (layout in ``docs/robust.md``) is converted when opened, the original
+kept as ``NAME.hop-client-backup`` until its messages are delivered. ``scan_journal`` and
+``salvage_journal`` (``hop journal check|salvage``) read what a damaged file still holds.
 
 While open, the file is preallocated in doubling steps (from 64 KiB) and mapped into
 memory (shared), so an append is two memory copies (record, then header) into pages of the
@@ -319,8 +327,8 @@ class PublicationJournal:
     Opening a journal replays it: every message queued and not marked sent is queued again,
     in order. Its size follows what is pending, not history: when nothing is queued or in
     flight the file is truncated and sequence numbers restart, and when it has grown past
-    ``COMPACT_MIN`` (1 MiB) and twice its size after the last compaction, its live records
-    are rewritten to a new file that replaces it. The file is created with mode 0600 and
+    ``COMPACT_MIN`` (1 MiB) and at least half of it is history, the records of the pending
+    messages are copied to a new file that replaces it. The file is created with mode 0600 and
     locked (``flock``) while open, so two publishers cannot share it; a journal dropped
     without ``close()`` releases the lock when it is collected. A 0-byte file is an empty
     journal, and a journal of hop-client 0.12/0.13 is converted (its unsent messages first,
