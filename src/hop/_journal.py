@@ -760,7 +760,10 @@ class PublicationJournal:
         self._end = os.fstat(fd).st_size
         self._where = where
         self._keep_handle()
-        self._remap(max(_INITIAL_CAPACITY, 2 * self._end))
+        try:
+            self._remap(max(_INITIAL_CAPACITY, 2 * self._end))
+        except OSError as exc:
+            raise JournalError(f"cannot map the compacted journal {self.path}: {exc}") from exc
 
     def _forget_legacy(self, seqs: Iterable[int]) -> None:
         """Drop the 0.13 backup once every message converted from it is delivered."""
@@ -1131,9 +1134,16 @@ class PublicationJournal:
         log.warning("Kafka error: %s", kafka_error)
 
     def close(self) -> None:
-        """Close the file (and release its lock); pending messages stay in it. Idempotent."""
+        """Close the file (and release its lock); pending messages stay in it. Idempotent.
+
+        A file past ``COMPACT_MIN`` that is at least half history is compacted first.
+        """
         with self._lock:
             fd = self._fd
+            if self._map is not None and self._end > COMPACT_MIN:
+                # Leave a file in proportion to what is pending, whatever the peak was.
+                self._maybe_compact()
+                fd = self._fd
             if self._map is not None:
                 self._map.close()
                 self._map = None

@@ -133,3 +133,22 @@ def test_not_delivered_is_logged_once_per_reason_with_a_count(
         assert sorted(set(_read(url))) == list(range(50))
     finally:
         broker.stop()
+
+
+def test_a_message_set_aside_no_longer_keeps_the_journal_from_shrinking(
+    topic_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "j"
+    publisher = RobustProducer(topic_url, auth=False, journal_path=path)
+    publisher.start()
+    publisher.write(b"x" * 2_000_000)  # over librdkafka's default message.max.bytes
+    padding = "p" * 500
+    for i in range(20_000):  # about 12 MB of history
+        publisher.write({"i": i, "padding": padding})
+    with pytest.raises(Exception, match="could not be sent"):
+        publisher.stop()
+    assert path.stat().st_size < 2_100_000  # the message set aside, and little else
+    with PublicationJournal(path) as journal:
+        assert journal.pending_count() == 1
+        taken = journal.get_next_message_to_send()
+        assert taken is not None and taken[1] == b"x" * 2_000_000
