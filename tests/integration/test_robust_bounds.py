@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -152,3 +154,43 @@ def test_a_message_set_aside_no_longer_keeps_the_journal_from_shrinking(
         assert journal.pending_count() == 1
         taken = journal.get_next_message_to_send()
         assert taken is not None and taken[1] == b"x" * 2_000_000
+
+
+_NO_BROKER_WRITER = """
+import os, sys, tracemalloc
+from datetime import timedelta
+from hop.robust_publisher import PendingLimitError, RobustProducer
+
+tracemalloc.start()
+publisher = RobustProducer(
+    sys.argv[1], auth=False, journal_path=sys.argv[2], max_pending=2000,
+    produce_timeout=timedelta(seconds=60),
+)
+publisher.start()
+accepted = refused = 0
+for i in range(20_000):
+    try:
+        publisher.write(b"%05d" % i + b"." * 1000, timeout=0)
+        accepted += 1
+    except PendingLimitError:
+        refused += 1
+print(accepted, refused, tracemalloc.get_traced_memory()[1], flush=True)
+os._exit(0)  # stop() would wait for a broker that never comes
+"""
+
+
+def test_without_a_broker_max_pending_bounds_memory(tmp_path: Path) -> None:
+    url = f"kafka://127.0.0.1:{free_port()}/alerts"
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_BROKER_WRITER, url, str(tmp_path / "j")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    accepted, refused, peak = map(int, result.stdout.split())
+    assert (accepted, refused) == (2000, 18_000)
+    # 20,000 messages of 1 KB would be 20 MB and more; 2,000 of them are 2 MB.
+    assert peak < 8_000_000, f"peak {peak:,} bytes"
+    with PublicationJournal(tmp_path / "j") as journal:
+        assert journal.pending_count() == 2000
