@@ -1267,6 +1267,18 @@ def scan_journal(path: str | os.PathLike[str]) -> JournalScan:
         raise JournalError(f"cannot read {name}: {exc}") from exc
 
 
+def _nonzero_end(data: mmap.mmap, limit: int) -> int:
+    """The offset just past the last byte before ``limit`` that is not zero."""
+    end = limit
+    while end > 0:
+        start = max(0, end - _READ_CHUNK)
+        chunk = data[start:end].rstrip(b"\0")
+        if chunk:
+            return start + len(chunk)
+        end = start
+    return 0
+
+
 def _scan_hop(name: str, data: mmap.mmap, size: int) -> JournalScan:
     scan = JournalScan(name, size, "hop")
     limit = size
@@ -1302,15 +1314,20 @@ def _scan_hop(name: str, data: mmap.mmap, size: int) -> JournalScan:
         return found
 
     offset = HEADER_SIZE
+    # No record starts in the zeros at the end (preallocated space): its length would be 0.
+    nonzero_end = _nonzero_end(data, limit)
     while offset < limit:
         found = parse(offset)
         if found is None:
             start = offset
             offset += 1
-            while offset < limit and parse(offset) is None:
+            while offset < nonzero_end and parse(offset) is None:
                 offset += 1
-            if not (offset >= limit and not data[start:limit].rstrip(b"\0")):
-                scan.damaged.append((start, offset))  # not just preallocated zeros
+            if offset >= nonzero_end:
+                if start < nonzero_end:  # else nothing but preallocated zeros
+                    scan.damaged.append((start, nonzero_end))
+                break
+            scan.damaged.append((start, offset))
             continue
         offset, body = found
         scan.records += 1

@@ -131,3 +131,28 @@ def test_something_else_is_not_a_journal(
     assert not (tmp_path / "notes.txt.salvaged").exists()
     assert hop.cli.main(["journal", "check", str(tmp_path / "missing")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_bad_header_is_read_past_and_preallocated_zeros_are_not_damage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "j"
+    crashed = tmp_path / "crashed"
+    with PublicationJournal(path) as journal:
+        for i in range(5):
+            journal.queue_message(b"m%d" % i)
+        # As a crash leaves it: the preallocated tail of zeros is still there.
+        image = bytearray(path.read_bytes())
+    assert len(image) >= 64 * 1024 and not image[-1000:].strip(b"\0")
+    image[3] ^= 0x01  # the header's magic
+    crashed.write_bytes(bytes(image))
+    scan = scan_journal(crashed)
+    assert scan.kind == "unknown"  # bad magic: not recognised at all
+    image[3] ^= 0x01
+    image[10] ^= 0x01  # the committed end: the header fails its CRC
+    crashed.write_bytes(bytes(image))
+    scan = scan_journal(crashed)
+    assert scan.kind == "hop" and scan.damaged == [] and not scan.intact
+    assert [body for body, *_ in scan.pending.values()] == [b"m%d" % i for i in range(5)]
+    assert hop.cli.main(["journal", "check", str(crashed)]) == 1
+    assert "header fails its CRC" in capsys.readouterr().out
