@@ -31,7 +31,7 @@ from typing import Any
 
 import confluent_kafka
 
-from ._journal import PublicationJournal
+from ._journal import JournalMisuseError, PublicationJournal
 from ._url import parse_url
 from .errors import (
     AuthenticationError,
@@ -44,7 +44,7 @@ from .errors import (
 )
 from .io import HeadersArg, Producer, Stream
 
-__all__ = ["PublicationJournal", "RobustProducer"]
+__all__ = ["JournalMisuseError", "PendingLimitError", "PublicationJournal", "RobustProducer"]
 
 log = logging.getLogger("hop.robust_publisher")
 
@@ -69,6 +69,63 @@ _UNSENDABLE = frozenset(
     }
 )
 
+#: How many messages may wait in the journal (queued or in flight, not counting those set
+#: aside) before ``write`` blocks for room, unless the caller sets ``max_pending``.
+DEFAULT_MAX_PENDING = 100_000
+# "Not delivered; retrying" is logged once per reason per this many seconds, with a count.
+_RETRY_LOG_INTERVAL = 10.0
+# A blocked write looks at the sending thread's state this often.
+_ROOM_POLL = 0.1
+
+
+class PendingLimitError(JournalError, TimeoutError):
+    """``write`` waited ``timeout`` seconds for room among ``max_pending`` messages in vain
+    (the broker is probably unreachable); nothing was journaled. A ``TimeoutError``."""
+
+
+class _RetryLog:
+    """Logs failed deliveries once per reason per interval, with how many there were.
+
+    A broker that restarts fails every message in flight, each with its own report: one
+    line each would be hundreds of lines a second saying the same thing.
+    """
+
+    def __init__(self, interval: float = _RETRY_LOG_INTERVAL) -> None:
+        self._interval = interval
+        # reason -> (when last logged, failures since then)
+        self._reasons: dict[str, tuple[float, int]] = {}
+
+    def failed(self, reason: str, count: int, backoff: float) -> None:
+        """Count ``count`` failures for ``reason``; log them when the interval has passed."""
+        now = time.monotonic()
+        last, pending = self._reasons.get(reason, (-self._interval, 0))
+        pending += count
+        if now - last >= self._interval:
+            log.warning(
+                "%d message(s) not delivered (%s)%s; retrying in %.1f s",
+                pending,
+                reason,
+                "" if last < 0 else f" in the last {now - last:.0f} s",
+                backoff,
+            )
+            self._reasons[reason] = (now, 0)
+        else:
+            self._reasons[reason] = (last, pending)
+
+    def flush(self) -> None:
+        """Log the failures counted and not yet logged."""
+        now = time.monotonic()
+        for reason, (last, pending) in self._reasons.items():
+            if pending:
+                log.warning(
+                    "%d message(s) not delivered (%s) in the last %.0f s; retried",
+                    pending,
+                    reason,
+                    now - last,
+                )
+        self._reasons.clear()
+
+
 _NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
 
 
@@ -86,11 +143,13 @@ class RobustProducer(threading.Thread):
         poll_wait: seconds the thread waits for delivery reports per pass while messages are
             in flight.
         fsync: make each ``write`` durable against power loss before it returns.
+        max_pending: how many messages may wait (queued or in flight) before ``write``
+            blocks until the broker has acknowledged some (100,000 by default).
         **kwargs: passed to ``Stream.open`` (``produce_timeout``, ``config``). Without a
             ``produce_timeout`` a failed delivery is reported back after 30 s and retried.
 
     Raises:
-        ConfigurationError: a bad URL.
+        ConfigurationError: a bad URL, or ``max_pending`` below 1.
     """
 
     def __init__(
@@ -101,6 +160,7 @@ class RobustProducer(threading.Thread):
         poll_wait: float = 1e-4,
         *,
         fsync: bool = False,
+        max_pending: int = DEFAULT_MAX_PENDING,
         **kwargs: Any,
     ) -> None:
         super().__init__(name=f"hop RobustProducer {url}", daemon=True)
@@ -108,6 +168,10 @@ class RobustProducer(threading.Thread):
         self.journal_path = os.fspath(journal_path)
         self.poll_wait = poll_wait
         self.fsync = fsync
+        if not isinstance(max_pending, int) or max_pending < 1:
+            raise ConfigurationError(f"max_pending must be a positive integer, not {max_pending!r}")
+        self.max_pending = max_pending
+        self._retry_log = _RetryLog()
         self._url = parse_url(url)
         self._auth = auth
         self._open_kwargs = dict(kwargs)
@@ -214,8 +278,12 @@ class RobustProducer(threading.Thread):
         test: bool = False,
         topic: str | None = None,
         key: str | bytes | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Journal a message for sending; it is safe from a crash of this process on return.
+
+        When ``max_pending`` messages wait already, it first blocks until the broker has
+        acknowledged some, for at most ``timeout`` seconds.
 
         Args:
             message: a ``MessageModel``, ``bytes`` (sent as a blob) or any JSON value.
@@ -223,11 +291,14 @@ class RobustProducer(threading.Thread):
             test: mark it as a test message.
             topic: the topic; required when the URL names zero or several topics.
             key: the Kafka message key.
+            timeout: the longest to wait for room, in seconds; None waits as long as it
+                takes.
 
         Raises:
             StreamStateError: not started yet, or stopped.
             TypeError: the message cannot be encoded, or the key or topic has the wrong type.
             ConfigurationError: a reserved header key, or no topic to write to.
+            PendingLimitError: no room came within ``timeout``; nothing was journaled.
             JournalError: the journal could not be written (or the sending thread failed).
         """
         if isinstance(key, str):
@@ -242,6 +313,9 @@ class RobustProducer(threading.Thread):
                 "one to write to"
             )
         body, packed_headers = Producer.pack(message, headers, test, auth=self._credential)
+        journal = self._journal
+        if journal is not None and journal.waiting_count() >= self.max_pending:
+            self._wait_for_room(journal, timeout)
         with self._phase_lock:
             if self._phase != _RUNNING:
                 raise StreamStateError(
@@ -254,11 +328,27 @@ class RobustProducer(threading.Thread):
                     f"the publisher's sending thread failed: {self._failure}"
                 ) from self._failure
             assert self._journal is not None
-            self._journal.queue_message(body, packed_headers, topic=topic, key=raw_key)
+            self._journal.queue_message(body, topic, packed_headers, raw_key)
         # The sender clears the event before it looks at the journal, so skipping set()
         # when it is already set loses no wake-up (and saves a lock per message).
         if not self._wake.is_set():
             self._wake.set()
+
+    def _wait_for_room(self, journal: PublicationJournal, timeout: float | None) -> None:
+        """Block until fewer than ``max_pending`` messages wait, or raise."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._phase != _RUNNING or self._failure is not None:
+                return  # write() itself reports why it cannot go on
+            left = _ROOM_POLL if deadline is None else min(_ROOM_POLL, deadline - time.monotonic())
+            if left <= 0:
+                raise PendingLimitError(
+                    f"{journal.waiting_count():,} messages are waiting to be acknowledged "
+                    f"(max_pending={self.max_pending:,}) and none was within {timeout} s; "
+                    "is the broker reachable? Nothing was journaled"
+                )
+            if journal.wait_for_room(self.max_pending, left):
+                return
 
     # -- the thread --------------------------------------------------------------------
 
@@ -299,12 +389,11 @@ class RobustProducer(threading.Thread):
                         continue
                     backoff = min(max(_BACKOFF_FIRST, backoff * 2), _BACKOFF_MAX)
                     resume_at = time.monotonic() + backoff
-                    log.warning(
-                        "%d message(s) not delivered (%s); retrying in %.1f s",
-                        len(failed),
-                        failed[0][1].str(),
-                        backoff,
-                    )
+                    reasons: dict[str, int] = {}
+                    for _, error in failed:
+                        reasons[error.str()] = reasons.get(error.str(), 0) + 1
+                    for reason, count in reasons.items():
+                        self._retry_log.failed(reason, count, backoff)
                 if journal.has_messages_in_flight():
                     continue
                 if not journal.has_messages_to_send():
@@ -347,7 +436,7 @@ class RobustProducer(threading.Thread):
                     isinstance(exc, KafkaError) and exc.fatal
                 ):
                     raise
-                log.warning("message %d could not be queued for sending, will retry: %s", seq, exc)
+                self._retry_log.failed(f"could not be queued for sending: {exc}", 1, _BACKOFF_FIRST)
                 return -1
         return len(batch)
 
@@ -372,6 +461,7 @@ class RobustProducer(threading.Thread):
             self._failed.append((seq, error))
 
     def _close(self, journal: PublicationJournal, producer: Producer) -> None:
+        self._retry_log.flush()
         try:
             producer.close()
         except HopError as exc:

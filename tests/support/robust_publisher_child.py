@@ -39,7 +39,7 @@ def _hold_second_half(total: int) -> threading.Event:
         if len(acknowledged) == total:
             everything.set()
 
-    PublicationJournal.mark_messages_sent = held  # type: ignore[method-assign]
+    PublicationJournal.mark_messages_sent = held  # type: ignore[method-assign, assignment]
     return everything
 
 

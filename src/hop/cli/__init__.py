@@ -42,7 +42,7 @@ __all__ = [
     "set_up_logger",
 ]
 
-_COMMANDS = "{auth,list-topics,publish,subscribe,version,local-broker}"
+_COMMANDS = "{auth,list-topics,publish,subscribe,version,local-broker,configure,journal}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         The parser; options of each command may stand anywhere among its positional
         arguments.
     """
-    from . import _commands, _configure, _publish, _subscribe
+    from . import _commands, _configure, _journal, _publish, _subscribe
 
     parser = IntermixedParser(
         prog="hop",
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _commands.add_version(commands)
     _commands.add_local_broker(commands)
     _configure.add_parser(commands)
+    _journal.add_parser(commands)
     return parser
 
 
