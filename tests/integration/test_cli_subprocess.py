@@ -81,9 +81,8 @@ def test_installed_hop_pipes_json_and_prints_it_back(topic_url: str, env: dict[s
     assert sorted(
         (r["content"] for r in records if r["format"] == "json"), key=json.dumps
     ) == sorted(alerts, key=json.dumps)
-    assert [r["content"]["header"]["number"] for r in records if r["format"] == "circular"] == [
-        "99001"
-    ]
+    circulars = [r["content"] for r in records if r["format"] == "circular"]
+    assert len(circulars) == 1 and "99001" in circulars[0]
 
 
 def test_python_m_hop_version(env: dict[str, str]) -> None:
