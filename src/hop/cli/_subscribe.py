@@ -418,6 +418,9 @@ def _passes(filters: list[Filter], message: MessageModel) -> bool:
     content, binary = json_content(message)
     if binary or isinstance(message, GCNCircular) or format_name(message) in _TEXT_FORMATS:
         return False  # not JSON content: no field to test
+    if isinstance(message, AvroBlob) and isinstance(content, list):
+        # A container of several records: the message passes when one record does.
+        return any(all(f.matches(record) for f in filters) for record in content)
     return all(f.matches(content) for f in filters)
 
 
