@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -151,6 +150,7 @@ class _Tally:
 
     def __init__(self, progress: ProgressBar, max_bytes: int) -> None:
         self.attempted = 0
+        self.expected = 0
         self.delivered = 0
         self.failures: list[tuple[str, str]] = []
         self.failed = 0
@@ -189,8 +189,14 @@ class _Tally:
         if not counted:
             self.progress.advance(False)
 
+    @property
+    def total(self) -> int:
+        """Messages to send: all of them for files (even those a signal left unsent), those
+        read so far for standard input."""
+        return max(self.attempted, self.expected)
+
     def summary(self) -> str:
-        return f"{self.delivered} of {self.attempted} message(s) delivered"
+        return f"{self.delivered} of {self.total} message(s) delivered"
 
     def failure_list(self) -> str:
         named = "; ".join(f"{name}: {reason}" for name, reason in self.failures[:_NAMED_FAILURES])
@@ -344,6 +350,7 @@ def run(args: argparse.Namespace) -> int:
     total = len(messages) * len(url.topics) if isinstance(messages, list) else 0
     progress = ProgressBar(total, enabled=None if total > 1 and not args.quiet else False)
     tally = _Tally(progress, _max_bytes(url))
+    tally.expected = total
     # A flag given wins; otherwise Stream.open takes the configured setting (config.toml,
     # HOP_* variables); otherwise the library's default.
     options: dict[str, Any] = {}
@@ -376,14 +383,17 @@ def run(args: argparse.Namespace) -> int:
             progress.draw()
         failure = _deliver(producer, state) or failure
     progress.clear()
-    undelivered = len(producer)
-    if undelivered:
-        # Abandoned or out of time: what is still queued is dropped with the producer,
-        # which is not a mistake of the program's here but what was asked for.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            del producer
+    if len(producer):
+        _abandon(producer)
     return _report(args.url, tally, state, failure)
+
+
+def _abandon(producer: Producer) -> None:
+    """Drop what is still queued: abandoned (Ctrl+C twice), out of time after SIGTERM, or a
+    broker that cannot be reached. That is what was asked for, not the unflushed producer
+    ``Producer`` warns about when it is collected; ``hop.io`` has no close that does not
+    wait, so the producer is marked closed here."""
+    producer._closed = True
 
 
 def _write_all(
@@ -456,7 +466,7 @@ def _deliver(producer: Producer, state: _State) -> BaseException | None:
 
 
 def _report(url: str, tally: _Tally, state: _State, failure: BaseException | None) -> int:
-    undelivered = tally.attempted - tally.delivered
+    undelivered = tally.total - tally.delivered
     if state.abandoned:
         sys.stderr.write(
             f"hop publish: abandoned: {tally.summary()}; {undelivered} not confirmed\n"
@@ -485,7 +495,7 @@ def _report(url: str, tally: _Tally, state: _State, failure: BaseException | Non
                 f"{tally.summary()}; {undelivered} failed: {tally.failure_list()}{hint}"
             )
         raise CommandFailed(
-            f"{undelivered} of {tally.attempted} message(s) were not delivered to {url}: "
+            f"{undelivered} of {tally.total} message(s) were not delivered to {url}: "
             f"{'; '.join(reasons[:3])}{hint}"
         )
     logger.info("published %d message(s) to %s", tally.attempted, url)
