@@ -110,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.func(args)
         # Written output still buffered would otherwise meet a closed pipe at exit, where
         # nothing can handle it.
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
         return status
     except BrokenPipeError:
         # Whoever read the output has gone (`hop list-topics ... | head -1`): like other
