@@ -9,10 +9,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, cast
 
+import confluent_kafka
 import pytest
 
 import hop.cli
 from hop.cli import _publish, _subscribe
+from hop.cli._progress import ProgressBar
 from hop.io import Metadata
 from hop.models import AvroBlob, Blob, GCNCircular, JSONBlob, MessageModel, VOEvent
 
@@ -211,3 +213,27 @@ def test_readme_states_the_local_broker_limits() -> None:
     section = readme[readme.index("hop local-broker") :]
     assert "off by a record batch" in section
     assert "half the session timeout" in section
+
+
+def tally() -> _publish._Tally:
+    return _publish._Tally(ProgressBar(1, enabled=False), 1_000_000)
+
+
+def test_a_size_refused_by_the_broker_names_the_size() -> None:
+    counted = tally()
+    counted.attempted = 1
+    too_large = confluent_kafka.KafkaError(confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE)
+    counted.callback("big.bin", Blob(b"x" * 2000))(too_large, None)
+    assert counted.failures == [
+        ("big.bin", "message too large for the broker (2,000 bytes; see its message.max.bytes)")
+    ]
+    assert counted.summary() == "0 of 1 message(s) delivered"
+
+
+def test_many_failures_are_named_up_to_five() -> None:
+    counted = tally()
+    for number in range(8):
+        counted.fail(f"f{number}", "refused")
+    assert counted.failure_list() == (
+        "f0: refused; f1: refused; f2: refused; f3: refused; f4: refused; and 3 more"
+    )

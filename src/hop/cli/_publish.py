@@ -169,19 +169,26 @@ class _Tally:
             else:
                 if error.code() != confluent_kafka.KafkaError._MSG_TIMED_OUT:
                     self.only_timeouts = False
-                self.fail(name, self.reason(error.code(), error.str(), message), counted=True)
+                reason = self.reason(error.code(), error.str(), message, by_broker=True)
+                self.fail(name, reason, counted=True)
             self.progress.advance(error is None)
 
         return on_delivery
 
-    def reason(self, code: int | None, text: str, message: MessageModel) -> str:
-        if code == confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE:
-            try:
-                size = len(Producer.pack(message)[0])
-            except (TypeError, ValueError, HopError):
-                return "message too large"
-            return f"message too large ({size:,} bytes, limit {self.max_bytes:,})"
-        return text
+    def reason(
+        self, code: int | None, text: str, message: MessageModel, by_broker: bool = False
+    ) -> str:
+        """Why a message failed, in words; a size refusal says the size and the limit."""
+        if code != confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE:
+            return text
+        try:
+            size = f"{len(Producer.pack(message)[0]):,} bytes"
+        except (TypeError, ValueError, HopError):
+            size = "size unknown"
+        if by_broker:
+            # The producer let it through: the broker's (or the topic's) limit is lower.
+            return f"message too large for the broker ({size}; see its message.max.bytes)"
+        return f"message too large ({size}, limit {self.max_bytes:,})"
 
     def fail(self, name: str, reason: str, counted: bool = False) -> None:
         self.failed += 1
