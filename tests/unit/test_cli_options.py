@@ -237,3 +237,9 @@ def test_many_failures_are_named_up_to_five() -> None:
     assert counted.failure_list() == (
         "f0: refused; f1: refused; f2: refused; f3: refused; f4: refused; and 3 more"
     )
+
+
+def test_avro_bytes_and_times_in_records_are_json() -> None:
+    when = datetime(2026, 11, 26, 8, 42, tzinfo=timezone.utc)
+    got = record(AvroBlob([{"raw": b"\x00\x01", "at": when}]))
+    assert got["content"] == [{"raw": "AAE=", "at": "2026-11-26T08:42:00+00:00"}]

@@ -26,6 +26,9 @@ logger = logging.getLogger("hop.cli")
 #: Formats whose body is text (``-j`` gives it as a string, ``--save`` the extension).
 _TEXT_FORMATS = {"voevent": ".xml", "circular": ".gcn3", "gcntextnotice": ".txt"}
 
+#: Control characters other than white space: text that holds them is binary to a reader.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 #: File extensions ``--save`` uses for the other built-in formats.
 _EXTENSIONS = {"json": ".json", "avro": ".avro", "blob": ".bin"}
 
@@ -275,9 +278,7 @@ def _text(data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if any((ord(c) < 32 and c not in "\t\n\r") or c == "\x7f" for c in text):
-        return None
-    return text
+    return None if _CONTROL.search(text) else text
 
 
 def render_text(message: MessageModel) -> bytes:
@@ -387,7 +388,11 @@ def render_json(message: MessageModel, metadata: Metadata) -> bytes:
         "content": content,
         "base64": encoded,
     }
-    return json.dumps(record, default=_json_default).encode("utf-8")
+    try:
+        # json's shared default encoder is the fast path; only Avro values need more.
+        return json.dumps(record).encode("utf-8")
+    except TypeError:
+        return json.dumps(record, default=_json_default).encode("utf-8")
 
 
 def _save(directory: Path, message: MessageModel, metadata: Metadata) -> bytes:
