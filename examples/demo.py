@@ -2,8 +2,8 @@
 
 It starts ``hop local-broker``, publishes the example GCN circular and VOEvent shipped
 next to this script and a few JSON alerts piped on standard input, prints everything back
-with ``hop subscribe -s EARLIEST -e``, and stops the broker. Each command is shown as you
-would type it.
+with ``hop subscribe -s EARLIEST -e``, then the first two as JSON lines (``-j --count 2``),
+and stops the broker. Each command is shown as you would type it.
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ def main() -> int:
         lines = "".join(json.dumps(alert) + "\n" for alert in ALERTS)
         show(["publish", topic, "-f", "JSON", "--no-auth"], stdin=lines)
         show(["subscribe", topic, "-s", "EARLIEST", "-e", "--no-auth", "-q"])
+        # The same stream for programs: one JSON object a line (pipe it to jq), and only the
+        # first two messages.
+        show(["subscribe", topic, "-s", "EARLIEST", "-j", "--count", "2", "--no-auth", "-q"])
     finally:
         # Stop the broker before printing anything more: if whoever reads our output has
         # gone (`make demo | head`), a print would fail and leave the broker running.

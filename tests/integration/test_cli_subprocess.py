@@ -81,9 +81,8 @@ def test_installed_hop_pipes_json_and_prints_it_back(topic_url: str, env: dict[s
     assert sorted(
         (r["content"] for r in records if r["format"] == "json"), key=json.dumps
     ) == sorted(alerts, key=json.dumps)
-    assert [r["content"]["header"]["number"] for r in records if r["format"] == "circular"] == [
-        "99001"
-    ]
+    circulars = [r["content"] for r in records if r["format"] == "circular"]
+    assert len(circulars) == 1 and "99001" in circulars[0]
 
 
 def test_python_m_hop_version(env: dict[str, str]) -> None:
@@ -386,7 +385,10 @@ def test_make_demo_tour(env: dict[str, str]) -> None:
     assert "SUBJECT: GRB 261126A: hop example circular" in out
     assert (EXAMPLES / "example_voevent.xml").read_text().strip() in out
     assert "$ hop subscribe kafka://127.0.0.1:" in out and "-s EARLIEST -e" in out
-    printed = out.split("-s EARLIEST -e", 1)[1]
+    printed, as_json = out.split("-s EARLIEST -e", 1)[1].split("-j --count 2", 1)
     alerts = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
     assert sorted(a["event"] for a in alerts) == ["GRB 261126A", "GRB 261126A", "S261126ab"]
+    records = [json.loads(line) for line in as_json.splitlines() if line.startswith("{")]
+    assert len(records) == 2
+    assert all({"topic", "offset", "timestamp", "content"} <= set(r) for r in records)
     assert out.rstrip().endswith("local broker stopped; its messages are gone")

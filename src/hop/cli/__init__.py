@@ -30,6 +30,7 @@ from ._common import (
     error_line,
     get_log_level,
     hop_handler,
+    reader_gone,
     set_up_logger,
 )
 
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         The parser; options of each command may stand anywhere among its positional
         arguments.
     """
+    from ..version import __version__
     from . import _commands, _configure, _journal, _publish, _subscribe
 
     parser = IntermixedParser(
@@ -60,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
             "Publish and subscribe to astronomical alerts over Kafka (SCiMMA Hopskotch, GCN "
             "Kafka, or any Kafka cluster). Run 'hop COMMAND -h' for a command's options."
         ),
+    )
+    parser.add_argument("--version", action="version", version=f"hop version {__version__}")
+    parser.add_argument(
+        "-d",
+        "--debug",
+        action="store_true",
+        help="print the full traceback of an error (given before the command)",
     )
     commands = parser.add_subparsers(title="commands", dest="command", metavar=_COMMANDS)
     commands.required = True
@@ -98,9 +107,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = hop_handler()
     # With -v everything is shown as it happens; otherwise an early failure is one line.
     held = HeldClientWarnings(handler) if handler is not None and not verbose else None
+    verbose = verbose or bool(getattr(args, "debug", False))
     try:
         status: int = args.func(args)
+        # Written output still buffered would otherwise meet a closed pipe at exit, where
+        # nothing can handle it.
+        if sys.stdout is not None:
+            sys.stdout.flush()
         return status
+    except BrokenPipeError:
+        # Whoever read the output has gone (`hop list-topics ... | head -1`): like other
+        # Unix tools, stop quietly; the reader got what it wanted.
+        reader_gone()
+        return 0
     except KeyboardInterrupt:
         sys.stderr.write(f"hop {args.command}: interrupted\n")
         return 130

@@ -38,8 +38,10 @@ def add_list_topics(subparsers: Any) -> None:
         "list-topics",
         help="list the topics a broker offers",
         description=(
-            "List the topics this user can see on a broker, one per line, sorted. Kafka's "
-            "internal topics (named __...) are left out. Topics in the URL are ignored."
+            "List the topics this user can see on a broker, sorted, after a line 'Accessible "
+            "topics:' (or the line 'No accessible topics'); with -q, only the names, one a "
+            "line. Kafka's internal topics (named __...) are left out. Topics named in the URL "
+            "restrict the listing to those of them that exist."
         ),
     )
     add_client_opts(parser)
@@ -66,12 +68,23 @@ def run_list_topics(args: argparse.Namespace) -> int:
     Raises:
         HopError: a bad URL, no credentials, or a broker that did not answer in time.
     """
+    from .._url import parse_url
     from ..io import list_topics
 
+    wanted = set(parse_url(args.url).topics)
     topics = list_topics(args.url, auth=not args.no_auth, timeout=args.timeout)
-    for name in sorted(topics):
-        if not name.startswith("__"):
-            print(name)
+    names = sorted(
+        name for name in topics if not name.startswith("__") and (not wanted or name in wanted)
+    )
+    if args.quiet:
+        # Bare names, one a line, for scripts (and nothing at all when there are none).
+        lines = names
+    elif names:
+        lines = ["Accessible topics:", *(f" {name}" for name in names)]
+    else:
+        lines = ["No accessible topics"]
+    for line in lines:
+        print(line)
     sys.stdout.flush()
     return 0
 
@@ -115,6 +128,15 @@ def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
     return int(text)
+
+
+#: What the local broker does differently from Kafka, printed once when it starts (and
+#: stated in the README): people testing against it should not mistake these for hop's.
+LOCAL_BROKER_LIMITS = (
+    "Known limits of this test broker (not of Kafka): start positions by offset or time "
+    "(-s LATEST, -N, a time) may be off by a record batch, and joining a consumer group "
+    "(-g) takes about half the session timeout (the session_timeout setting)."
+)
 
 
 def add_local_broker(subparsers: Any) -> None:
@@ -172,6 +194,7 @@ def run_local_broker(args: argparse.Namespace) -> int:
                 "Messages live in memory only; it takes no credentials, so use --no-auth:\n"
                 f"  hop publish {url}mytopic --no-auth -f JSON < alerts.jsonl\n"
                 f"  hop subscribe {url}mytopic --no-auth -s EARLIEST\n"
+                f"{LOCAL_BROKER_LIMITS}\n"
                 "Press Ctrl+C to stop it.",
                 flush=True,
             )

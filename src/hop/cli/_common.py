@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import re
 import signal
 import sys
 import threading
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
@@ -25,6 +27,8 @@ __all__ = [
     "get_log_level",
     "hop_handler",
     "on_interrupt",
+    "on_signals",
+    "reader_gone",
     "set_up_logger",
 ]
 
@@ -67,6 +71,27 @@ class IntermixedParser(argparse.ArgumentParser):
             return super().parse_known_intermixed_args(args, namespace)
         finally:
             self._intermixing = False
+
+    def error(self, message: str) -> typing.NoReturn:
+        """Print the usage and ``message``, and exit with status 2.
+
+        argparse's intermixed parsing lists positional arguments that may be left out (a
+        ``nargs="*"`` one such as ``hop publish``'s MESSAGE) among the missing ones; only
+        those that are really required are named.
+
+        Args:
+            message: what is wrong.
+        """
+        prefix = "the following arguments are required: "
+        if message.startswith(prefix):
+            optional = {
+                action.metavar or action.dest
+                for action in self._actions
+                if not action.option_strings and action.nargs in ("*", "?")
+            }
+            names = [name for name in message[len(prefix) :].split(", ") if name not in optional]
+            message = prefix + ", ".join(names)
+        super().error(message)
 
     def _has_subcommands(self) -> bool:
         return any(isinstance(action, argparse._SubParsersAction) for action in self._actions)
@@ -299,3 +324,55 @@ def on_interrupt(handler: Callable[[], None]) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def on_signals(handler: Callable[[int], None]) -> Iterator[None]:
+    """Call ``handler(signum)`` on every Ctrl+C (SIGINT) and SIGTERM while the block runs.
+
+    Unlike ``on_interrupt`` nothing is raised by itself: the handler decides, so that a
+    signal never lands inside librdkafka's C code as an exception (which confluent-kafka
+    turns into ``SystemError``). Outside the main thread this does nothing.
+
+    Args:
+        handler: what to do; it runs in the main thread between two Python instructions,
+            so it should only set flags (it may raise to interrupt).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+
+    def call(signum: int, frame: FrameType | None) -> None:
+        handler(signum)
+
+    for sig in signals:
+        signal.signal(sig, call)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def reader_gone() -> None:
+    """Quiet standard output once whoever read it has gone (``hop ... | head``).
+
+    Python flushes standard output at exit; with the pipe closed that would fail once more
+    and print "Exception ignored". Pointing the descriptor at /dev/null makes that flush
+    harmless.
+    """
+    stdout = sys.stdout
+    if stdout is None:
+        return
+    try:
+        fileno = stdout.fileno()
+    except (OSError, ValueError, AttributeError):  # a script's StringIO: nothing to do
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
+        os.close(devnull)
+    except OSError:
+        pass

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import confluent_kafka
 
-from .. import plugins
+from .. import _rdkafka_config, plugins
 from .._url import parse_url
-from ..errors import DecodeError, DeliveryError, HopError
+from ..errors import DecodeError, DeliveryError, HopError, KafkaError
 from ..io import Deserializer, Producer, Stream
 from ..models import Blob, JSONBlob, MessageModel
-from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_interrupt
+from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_signals
 from ._progress import ProgressBar
 
 logger = logging.getLogger("hop.cli")
@@ -50,6 +53,15 @@ def _format(text: str) -> str:
     return name
 
 
+def _header(text: str) -> tuple[str, bytes]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    if name.startswith("_"):
+        raise argparse.ArgumentTypeError(f"header names starting with '_' are hop's own: {name!r}")
+    return name, value.encode("utf-8")
+
+
 def add_parser(subparsers: Any) -> None:
     """Add ``hop publish`` to the top-level subcommands.
 
@@ -60,9 +72,13 @@ def add_parser(subparsers: Any) -> None:
         "publish",
         help="publish messages",
         description=(
-            "Publish messages to a Kafka topic. Each MESSAGE is a file loaded in the chosen "
-            "format; with no files, each line of standard input is one message (BLOB and "
-            "JSON only). The exit status is 0 only when the broker acknowledged every message."
+            "Publish messages to a Kafka topic. Each MESSAGE is a file holding one message, "
+            "in the format -f names or, without -f, the one its extension says (.xml VOEVENT, "
+            ".gcn3 CIRCULAR, .avro AVRO, .json JSON; any other: BLOB). With no files, each "
+            "line of standard input is one message (BLOB and JSON only). Every file is "
+            "attempted; the exit status is 0 only when the broker acknowledged every message. "
+            "Ctrl+C delivers what is queued (twice: abandons it); SIGTERM delivers it for at "
+            "most --term-grace seconds."
         ),
     )
     add_client_opts(parser)
@@ -71,74 +87,163 @@ def add_parser(subparsers: Any) -> None:
         "-f",
         "--format",
         type=_format,
-        default="BLOB",
+        default=None,
         metavar="FORMAT",
         help=(
             f"format of the messages: {', '.join(_builtin_formats())} or a plugin's "
-            "format, in any case (default: BLOB)"
+            "format, in any case (default: from each file's extension, else BLOB)"
         ),
     )
     parser.add_argument(
         "-t", "--test", action="store_true", help="mark the messages as test messages"
     )
+    parser.add_argument("--key", metavar="KEY", help="the Kafka key of every message")
+    parser.add_argument(
+        "--header",
+        type=_header,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add a header to every message (repeatable)",
+    )
     parser.add_argument(
         "--timeout",
         type=_seconds,
-        default=0.0,
+        default=None,
         metavar="SECONDS",
-        help="how long to wait for the broker to acknowledge each message; 0 (the default) "
-        "waits forever",
+        help="how long to wait for the broker to acknowledge each message; 0 waits forever "
+        "(default: the produce_timeout setting, else 0)",
+    )
+    parser.add_argument(
+        "--term-grace",
+        type=_seconds,
+        default=_TERM_GRACE,
+        metavar="SECONDS",
+        help="after SIGTERM, how long to keep delivering what is queued before giving up "
+        f"(default: {_TERM_GRACE:g})",
     )
     parser.add_argument(
         "message",
         metavar="MESSAGE",
         nargs="*",
-        help="a file holding one message; none: read standard input, one message a line",
+        help="a file holding one message (optional: without files, standard input is read, "
+        "one message a line)",
     )
     parser.set_defaults(func=run)
 
 
-class _Tally:
-    """Counts what the broker acknowledged, from the delivery reports."""
+#: After SIGTERM (a service manager, ``timeout``), seconds to keep delivering what is queued.
+_TERM_GRACE = 10.0
 
-    def __init__(self, progress: ProgressBar) -> None:
-        self.written = 0
+#: The format a file's extension says, when -f is not given.
+_EXTENSIONS = {".xml": "VOEVENT", ".gcn3": "CIRCULAR", ".avro": "AVRO", ".json": "JSON"}
+
+#: librdkafka's default for message.max.bytes, the largest message the producer sends.
+_DEFAULT_MAX_BYTES = 1_000_000
+
+#: How many failures the final line names one by one.
+_NAMED_FAILURES = 5
+
+
+class _Tally:
+    """Counts what the broker acknowledged, from the delivery reports, and what failed."""
+
+    def __init__(self, progress: ProgressBar, max_bytes: int) -> None:
+        self.attempted = 0
+        self.expected = 0
         self.delivered = 0
+        self.failures: list[tuple[str, str]] = []
         self.failed = 0
-        self.reasons: list[str] = []
         self.only_timeouts = True
         self.progress = progress
+        self.max_bytes = max_bytes
 
-    def on_delivery(
-        self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
-    ) -> None:
-        if error is None:
-            self.delivered += 1
-        else:
-            self.failed += 1
-            if error.code() != confluent_kafka.KafkaError._MSG_TIMED_OUT:
-                self.only_timeouts = False
-            reason = error.str()
-            if reason not in self.reasons and len(self.reasons) < 3:
-                self.reasons.append(reason)
-        self.progress.advance(error is None)
+    def callback(
+        self, name: str, message: MessageModel
+    ) -> Callable[[confluent_kafka.KafkaError | None, Any], None]:
+        """The delivery callback of one message, which names it if it fails."""
+
+        def on_delivery(error: confluent_kafka.KafkaError | None, _: Any) -> None:
+            if error is None:
+                self.delivered += 1
+            else:
+                if error.code() != confluent_kafka.KafkaError._MSG_TIMED_OUT:
+                    self.only_timeouts = False
+                reason = self.reason(error.code(), error.str(), message, by_broker=True)
+                self.fail(name, reason, counted=True)
+            self.progress.advance(error is None)
+
+        return on_delivery
+
+    def reason(
+        self, code: int | None, text: str, message: MessageModel, by_broker: bool = False
+    ) -> str:
+        """Why a message failed, in words; a size refusal says the size and the limit."""
+        if code != confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE:
+            return text
+        try:
+            size = f"{len(Producer.pack(message)[0]):,} bytes"
+        except (TypeError, ValueError, HopError):
+            size = "size unknown"
+        if by_broker:
+            # The producer let it through: the broker's (or the topic's) limit is lower.
+            return f"message too large for the broker ({size}; see its message.max.bytes)"
+        return f"message too large ({size}, limit {self.max_bytes:,})"
+
+    def fail(self, name: str, reason: str, counted: bool = False) -> None:
+        self.failed += 1
+        self.failures.append((name, reason))
+        if not counted:
+            self.progress.advance(False)
+
+    @property
+    def total(self) -> int:
+        """Messages to send: all of them for files (even those a signal left unsent), those
+        read so far for standard input."""
+        return max(self.attempted, self.expected)
 
     def summary(self) -> str:
-        return f"{self.delivered} of {self.written} message(s) delivered"
+        return f"{self.delivered} of {self.total} message(s) delivered"
+
+    def failure_list(self) -> str:
+        named = "; ".join(f"{name}: {reason}" for name, reason in self.failures[:_NAMED_FAILURES])
+        more = len(self.failures) - _NAMED_FAILURES
+        return named + (f"; and {more} more" if more > 0 else "")
 
 
-def _load_files(paths: list[str], format_name: str) -> list[MessageModel]:
-    deserializer = Deserializer[format_name]
-    loaded: list[MessageModel] = []
+def _json_lines_hint(path: str, exc: BaseException) -> str:
+    # json's "Extra data" means a second value after the first: JSON Lines, most likely.
+    if "Extra data" not in str(exc):
+        return ""
+    return (
+        f" (a file holds one message; to publish one message per line, use "
+        f"'hop publish URL -f JSON < {path}')"
+    )
+
+
+def _file_format(path: str, given: str | None) -> str:
+    if given is not None:
+        return given
+    return _EXTENSIONS.get(os.path.splitext(path)[1].lower(), "BLOB")
+
+
+def _load_files(paths: list[str], given: str | None) -> list[tuple[str, MessageModel]]:
+    """Load every file; report all that cannot be loaded at once, before anything is sent."""
+    loaded: list[tuple[str, MessageModel]] = []
+    problems: list[str] = []
     for path in paths:
+        format_name = _file_format(path, given)
         try:
-            loaded.append(deserializer.load_file(path))
+            loaded.append((path, Deserializer[format_name].load_file(path)))
         except OSError as exc:
-            raise CommandFailed(f"cannot read {path}: {exc.strerror or exc}") from exc
+            problems.append(f"cannot read {path}: {exc.strerror or exc}")
         except (DecodeError, ValueError, TypeError) as exc:
-            raise CommandFailed(
+            problems.append(
                 f"{path} is not a valid {format_name} message: {error_line(exc)}"
-            ) from exc
+                + (_json_lines_hint(path, exc) if format_name == "JSON" else "")
+            )
+    if problems:
+        raise CommandFailed("; ".join(problems) + " (nothing was published)")
     return loaded
 
 
@@ -154,7 +259,7 @@ class _Encoded:
 
 
 class _StdinLines:
-    """Messages from standard input, one a line, as they arrive.
+    """Messages from standard input, one a line, as they arrive, named ``line N``.
 
     ``reading`` is true only while waiting for input, when an interrupt may safely abort
     (nothing read is lost: a line half read was never going to be sent).
@@ -164,7 +269,7 @@ class _StdinLines:
         self.format_name = format_name
         self.reading = False
 
-    def __iter__(self) -> Iterator[MessageModel]:
+    def __iter__(self) -> Iterator[tuple[str, MessageModel]]:
         stdin = sys.stdin
         if stdin is None:  # no standard input at all (pythonw, a closed descriptor)
             return
@@ -186,14 +291,40 @@ class _StdinLines:
             if not line.strip():
                 continue
             if self.format_name == "BLOB":
-                yield Blob(line)
+                yield f"line {number}", Blob(line)
                 continue
             try:
-                yield JSONBlob.load(line)
+                yield f"line {number}", JSONBlob.load(line)
             except DecodeError as exc:
                 raise CommandFailed(
                     f"standard input line {number} is not valid JSON: {error_line(exc)}"
                 ) from exc
+
+
+class _State:
+    """What the signals asked for; set by the signal handler, read by the loops."""
+
+    def __init__(self) -> None:
+        self.interrupted = False  # a first Ctrl+C: stop reading, deliver what is queued
+        self.abandoned = False  # a second Ctrl+C: stop at once
+        self.term_deadline: float | None = None  # after SIGTERM: deliver until then
+
+    @property
+    def stopping(self) -> bool:
+        return self.interrupted or self.abandoned or self.term_deadline is not None
+
+    def out_of_time(self) -> bool:
+        if self.abandoned:
+            return True
+        return self.term_deadline is not None and time.monotonic() >= self.term_deadline
+
+
+def _max_bytes(url: Any) -> int:
+    settings = _rdkafka_config.producer_settings(url, None, produce_timeout=timedelta(0))
+    try:
+        return int(settings.get("message.max.bytes", _DEFAULT_MAX_BYTES))
+    except (TypeError, ValueError):
+        return _DEFAULT_MAX_BYTES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,109 +334,176 @@ def run(args: argparse.Namespace) -> int:
         args: the parsed command line.
 
     Returns:
-        0 when every message was acknowledged, 1 when some were not, 130 when interrupted.
+        0 when every message was acknowledged, 130 when interrupted (Ctrl+C), 143 when
+        terminated (SIGTERM).
 
     Raises:
         HopError: the URL, the credentials or the broker stand in the way.
-        CommandFailed: a file cannot be read or parsed.
+        CommandFailed: a file cannot be read or parsed, or messages were not delivered.
     """
     url = parse_url(args.url)
     if not url.topics:
         raise CommandFailed(f"{args.url} names no topic: say which topic to publish to")
-    messages: list[MessageModel] | _StdinLines
+    messages: list[tuple[str, MessageModel]] | _StdinLines
     if args.message:
         messages = _load_files(args.message, args.format)
-    elif args.format not in _PIPEABLE:
+    elif (args.format or "BLOB") not in _PIPEABLE:
         raise CommandFailed(
             f"{args.format} messages cannot be read from standard input (only "
             f"{' and '.join(_PIPEABLE)} can, one a line); give the files to publish"
         )
     else:
-        messages = _StdinLines(args.format)
+        messages = _StdinLines(args.format or "BLOB")
     total = len(messages) * len(url.topics) if isinstance(messages, list) else 0
     progress = ProgressBar(total, enabled=None if total > 1 and not args.quiet else False)
-    tally = _Tally(progress)
-    producer = Stream(auth=not args.no_auth).open(
-        args.url, "w", produce_timeout=timedelta(seconds=args.timeout)
-    )
-    state = {"interrupted": False, "abandoned": False}
+    tally = _Tally(progress, _max_bytes(url))
+    tally.expected = total
+    # A flag given wins; otherwise Stream.open takes the configured setting (config.toml,
+    # HOP_* variables); otherwise the library's default.
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["produce_timeout"] = timedelta(seconds=args.timeout)
+    producer = Stream(auth=not args.no_auth).open(args.url, "w", **options)
+    state = _State()
 
-    def interrupt() -> None:
-        state["interrupted"] = True
-        if isinstance(messages, _StdinLines) and messages.reading:
-            raise KeyboardInterrupt
+    def on_signal(signum: int) -> None:
         progress.clear()
-        sys.stderr.write(
-            "interrupted: delivering what is queued; press Ctrl+C again to abandon it\n"
-        )
+        if signum == signal.SIGTERM:
+            if state.term_deadline is None:
+                state.term_deadline = time.monotonic() + args.term_grace
+                sys.stderr.write(
+                    f"terminated: delivering what is queued for at most {args.term_grace:g} s\n"
+                )
+        elif state.interrupted:
+            state.abandoned = True
+        else:
+            state.interrupted = True
+            sys.stderr.write(
+                "interrupted: delivering what is queued; press Ctrl+C again to abandon it\n"
+            )
+        if isinstance(messages, _StdinLines) and messages.reading:
+            raise KeyboardInterrupt  # stop waiting for input; nothing read is lost
 
-    with on_interrupt(interrupt):
-        failure = _write_all(producer, messages, url.topics, args.test, tally, state)
+    with on_signals(on_signal):
+        failure = _write_all(producer, messages, url.topics, args, tally, state)
         if failure is None:
             progress.draw()
-        failure = _close(producer, state) or failure
+        failure = _deliver(producer, state) or failure
     progress.clear()
+    if len(producer):
+        _abandon(producer)
     return _report(args.url, tally, state, failure)
+
+
+def _abandon(producer: Producer) -> None:
+    """Drop what is still queued: abandoned (Ctrl+C twice), out of time after SIGTERM, or a
+    broker that cannot be reached. That is what was asked for, not the unflushed producer
+    ``Producer`` warns about when it is collected; ``hop.io`` has no close that does not
+    wait, so the producer is marked closed here."""
+    producer._closed = True
 
 
 def _write_all(
     producer: Producer,
-    messages: list[MessageModel] | _StdinLines,
+    messages: list[tuple[str, MessageModel]] | _StdinLines,
     topics: tuple[str, ...],
-    test: bool,
+    args: argparse.Namespace,
     tally: _Tally,
-    state: dict[str, bool],
+    state: _State,
 ) -> BaseException | None:
-    """Queue every message; return the error that stopped it early, if any."""
+    """Queue every message; return the error that stopped it early, if any.
+
+    A message refused on its own (too large, not encodable) is counted as failed and the
+    next one is tried; an error that would refuse every message (credentials, the broker,
+    the topic) stops here.
+    """
+    headers = args.header or None
     try:
-        for message in messages:
-            if state["interrupted"]:
+        for name, message in messages:
+            if state.stopping:
                 break
             for topic in topics:
-                producer.write(message, test=test, topic=topic, delivery_callback=tally.on_delivery)
-                tally.written += 1
+                try:
+                    producer.write(
+                        message,
+                        headers=headers,
+                        test=args.test,
+                        topic=topic,
+                        key=args.key,
+                        delivery_callback=tally.callback(name, message),
+                    )
+                except KafkaError as exc:
+                    if exc.code != confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE:
+                        raise
+                    tally.attempted += 1
+                    tally.fail(name, tally.reason(exc.code, error_line(exc), message))
+                    continue
+                except TypeError as exc:
+                    tally.attempted += 1
+                    tally.fail(name, error_line(exc))
+                    continue
+                tally.attempted += 1
     except KeyboardInterrupt:
-        state["interrupted"] = True
+        state.interrupted = True
     except (HopError, CommandFailed, TypeError, ValueError) as exc:
         return exc
     return None
 
 
-def _close(producer: Producer, state: dict[str, bool]) -> BaseException | None:
-    """Deliver what is queued; return the delivery error, if any."""
+def _deliver(producer: Producer, state: _State) -> BaseException | None:
+    """Deliver what is queued, unless told to stop; return the error that stopped it.
+
+    The wait is in short slices and the signal handler only sets flags, so a second Ctrl+C
+    or the end of SIGTERM's grace period is noticed within a fraction of a second, and no
+    signal ever interrupts librdkafka's own code.
+    """
     try:
-        producer.close()
-    except KeyboardInterrupt:
-        state["abandoned"] = True
+        while not state.out_of_time():
+            if producer.flush(0.2) == 0:
+                producer.close()
+                return None
     except DeliveryError:
-        # The delivery reports already counted what failed; messages still queued when the
-        # time ran out are the difference between written and delivered.
+        # The delivery reports already counted what failed.
         return None
-    except HopError as exc:
+    except (HopError, SystemError) as exc:
+        # SystemError: confluent-kafka's flush returning NULL when a signal or a dying
+        # broker connection interrupts it; what matters to the user is the count below.
         return exc
     return None
 
 
-def _report(url: str, tally: _Tally, state: dict[str, bool], failure: BaseException | None) -> int:
-    undelivered = tally.written - tally.delivered
-    if state["abandoned"]:
+def _report(url: str, tally: _Tally, state: _State, failure: BaseException | None) -> int:
+    undelivered = tally.total - tally.delivered
+    if state.abandoned:
         sys.stderr.write(
             f"hop publish: abandoned: {tally.summary()}; {undelivered} not confirmed\n"
         )
         return 130
-    if state["interrupted"]:
+    if state.term_deadline is not None:
+        sys.stderr.write(
+            f"hop publish: terminated: {tally.summary()}; {undelivered} not delivered\n"
+        )
+        return 143
+    if state.interrupted:
         failed = f", {undelivered} failed" if undelivered else ""
         sys.stderr.write(f"hop publish: interrupted: {tally.summary()}{failed}\n")
         return 130
     if failure is not None:
-        raise CommandFailed(f"{error_line(failure)} ({tally.summary()})") from failure
+        lost = f"; {undelivered} not delivered" if undelivered else ""
+        raise CommandFailed(f"{error_line(failure)} ({tally.summary()}{lost})") from failure
     if undelivered:
-        reasons = "; ".join(tally.reasons) or "not acknowledged in time"
-        if tally.only_timeouts:
+        reasons = sorted({reason for _, reason in tally.failures}) or ["not acknowledged in time"]
+        hint = ""
+        if tally.only_timeouts and all("too large" not in r for r in reasons):
             # librdkafka only says the time ran out; the likely cause is the broker.
-            reasons += " (is the broker address right and the broker running?)"
+            hint = " (is the broker address right and the broker running?)"
+        if any(not name.startswith("line ") for name, _ in tally.failures):
+            raise CommandFailed(
+                f"{tally.summary()}; {undelivered} failed: {tally.failure_list()}{hint}"
+            )
         raise CommandFailed(
-            f"{undelivered} of {tally.written} message(s) were not delivered to {url}: {reasons}"
+            f"{undelivered} of {tally.total} message(s) were not delivered to {url}: "
+            f"{'; '.join(reasons[:3])}{hint}"
         )
-    logger.info("published %d message(s) to %s", tally.written, url)
+    logger.info("published %d message(s) to %s", tally.attempted, url)
     return 0

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import argparse
 import base64
+import codecs
 import json
 import logging
 import os
+import re
 import sys
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO, Any
 
 from .._url import parse_url
 from ..io import Metadata, StartAt, StartPosition, Stream
 from ..models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
-from ._common import add_client_opts, add_logging_opts, on_interrupt
+from ._common import add_client_opts, add_logging_opts, on_interrupt, reader_gone
 
 logger = logging.getLogger("hop.cli")
 
-#: Formats whose body is not JSON; ``-j`` gives their bytes base64-encoded.
-_BINARY_FORMATS = frozenset({"blob", "voevent", "avro", "gcntextnotice"})
+#: Formats whose body is text (``-j`` gives it as a string, ``--save`` the extension).
+_TEXT_FORMATS = {"voevent": ".xml", "circular": ".gcn3", "gcntextnotice": ".txt"}
+
+#: Control characters other than white space: text that holds them is binary to a reader.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: File extensions ``--save`` uses for the other built-in formats.
+_EXTENSIONS = {"json": ".json", "avro": ".avro", "blob": ".bin"}
 
 
 def parse_start(text: str) -> StartAt:
@@ -57,6 +68,112 @@ def parse_start(text: str) -> StartAt:
         ) from None
 
 
+def _delimiter(text: str) -> bytes:
+    # Escape sequences as in a Python bytes literal: \n, \t, \x00, \\.
+    try:
+        return codecs.escape_decode(text.encode("utf-8"))[0]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad escape sequence in {text!r}: {exc}") from None
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of messages, 1 or more: {text!r}")
+    return int(text)
+
+
+_FILTER = re.compile(r"^\s*([^\s=!<>~]+)\s*(==|!=|<=|>=|<|>|~)\s*(.*?)\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One ``--filter FIELD OP VALUE``: a test of one field of a message's JSON content.
+
+    Attributes:
+        path: the field, as the keys (and list indexes) leading to it.
+        op: ``==``, ``!=``, ``<``, ``>``, ``<=``, ``>=`` or ``~`` (a regex search).
+        value: what to compare with: a JSON value when VALUE is one (``5``, ``"x"``,
+            ``true``), else the text as given.
+        pattern: the compiled regex, for ``~``.
+    """
+
+    path: tuple[str, ...]
+    op: str
+    value: Any
+    pattern: re.Pattern[str] | None = None
+
+    def matches(self, content: Any) -> bool:
+        """Whether ``content`` (a message's JSON content) passes; a missing field never does."""
+        found = content
+        for step in self.path:
+            if isinstance(found, dict) and step in found:
+                found = found[step]
+            elif isinstance(found, list) and step.lstrip("-").isdigit():
+                try:
+                    found = found[int(step)]
+                except IndexError:
+                    return False
+            else:
+                return False
+        if self.pattern is not None:
+            text = found if isinstance(found, str) else json.dumps(found)
+            return self.pattern.search(text) is not None
+        if self.op == "==":
+            return bool(found == self.value)
+        if self.op == "!=":
+            return bool(found != self.value)
+        if not (_is_number(found) and _is_number(self.value)) and not (
+            isinstance(found, str) and isinstance(self.value, str)
+        ):
+            return False  # an order between a number and text means nothing
+        if self.op == "<":
+            return bool(found < self.value)
+        if self.op == ">":
+            return bool(found > self.value)
+        if self.op == "<=":
+            return bool(found <= self.value)
+        return bool(found >= self.value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def parse_filter(text: str) -> Filter:
+    """Read a ``--filter`` expression: ``FIELD OP VALUE``.
+
+    Args:
+        text: for instance ``classification.BNS>0.5`` or ``event~^GRB``.
+
+    Returns:
+        The filter.
+
+    Raises:
+        argparse.ArgumentTypeError: the text is not such an expression.
+    """
+    match = _FILTER.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not FIELD OP VALUE (OP: == != < > <= >= ~), e.g. 'event==\"GRB\"'"
+        )
+    field, op, raw = match.groups()
+    path = tuple(field.split("."))
+    if not all(path):
+        raise argparse.ArgumentTypeError(f"{field!r} is not a dotted field name")
+    if op == "~":
+        try:
+            return Filter(path, op, raw, re.compile(raw))
+        except re.error as exc:
+            raise argparse.ArgumentTypeError(
+                f"{raw!r} is not a regular expression: {exc}"
+            ) from None
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw  # unquoted text: the text itself
+    return Filter(path, op, value)
+
+
 def add_parser(subparsers: Any) -> None:
     """Add ``hop subscribe`` to the top-level subcommands.
 
@@ -68,8 +185,9 @@ def add_parser(subparsers: Any) -> None:
         help="subscribe to topics and print their messages",
         description=(
             "Print the messages of one or more Kafka topics to standard output as they "
-            "arrive, one record each: a circular as its text, a VOEvent as its XML, JSON as "
-            "one line of JSON, a blob as its bytes. Ctrl+C ends cleanly."
+            "arrive, each followed by the delimiter: a circular as its text, a VOEvent as its "
+            "XML, JSON as one line of JSON, a blob as its bytes. Ctrl+C or SIGTERM ends "
+            "cleanly (a group commits what was printed)."
         ),
     )
     add_client_opts(parser)
@@ -99,11 +217,39 @@ def add_parser(subparsers: Any) -> None:
         "-j",
         "--json",
         action="store_true",
-        help='print each message as one line of JSON: {"format": ..., "content": ..., '
-        '"headers": {...}}, bytes base64-encoded',
+        help="print each message as one line of JSON (JSON Lines): topic, partition, offset, "
+        "timestamp, key, headers, format, content, base64 (see docs/cli.md)",
+    )
+    parser.add_argument(
+        "-D",
+        "--delimiter",
+        type=_delimiter,
+        default=b"\n",
+        metavar="STR",
+        help="written after each message unless it already ends with it; escapes such as "
+        r"\n, \t, \x00 are interpreted (default: \n)",
     )
     parser.add_argument(
         "-t", "--test", action="store_true", help="show test messages too (skipped by default)"
+    )
+    parser.add_argument(
+        "--count", type=_count, metavar="N", help="stop after N messages (after --filter)"
+    )
+    parser.add_argument(
+        "--save",
+        metavar="DIR",
+        help="write each message to DIR/TOPIC/PARTITION-OFFSET.EXT (.xml, .gcn3, .json, .avro, "
+        ".txt or .bin by format) and print the file's path instead of the message",
+    )
+    parser.add_argument(
+        "--filter",
+        type=parse_filter,
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="keep only messages whose JSON content matches FIELD OP VALUE: a dotted field, "
+        "OP one of == != < > <= >= or ~ (regex), VALUE JSON or text, e.g. "
+        "'classification.BNS>0.5'; several must all match",
     )
     parser.set_defaults(func=run)
 
@@ -121,8 +267,22 @@ def _json_default(value: object) -> Any:
     return repr(value)
 
 
+def _body(message: MessageModel) -> bytes:
+    return bytes(message.serialize()["content"])
+
+
+def _text(data: bytes) -> str | None:
+    """``data`` as text when it is UTF-8 without control characters (other than white
+    space); None when it is really binary."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if _CONTROL.search(text) else text
+
+
 def render_text(message: MessageModel) -> bytes:
-    """A message as ``hop subscribe`` prints it, ending with a newline.
+    """A message as ``hop subscribe`` prints it (without the delimiter that follows it).
 
     Args:
         message: the message.
@@ -132,55 +292,141 @@ def render_text(message: MessageModel) -> bytes:
         one line of JSON; any other model as the body it travels as.
     """
     if isinstance(message, GCNCircular):
-        data = str(message).encode("utf-8")
-    elif isinstance(message, JSONBlob):
-        data = json.dumps(message.content).encode("utf-8")
-    elif isinstance(message, AvroBlob):
-        data = json.dumps(message.content, default=_json_default).encode("utf-8")
-    else:
-        data = bytes(message.serialize()["content"])
-    return data if data.endswith(b"\n") else data + b"\n"
+        return str(message).encode("utf-8")
+    if isinstance(message, JSONBlob):
+        return json.dumps(message.content).encode("utf-8")
+    if isinstance(message, AvroBlob):
+        return json.dumps(message.content, default=_json_default).encode("utf-8")
+    return _body(message)
 
 
-def render_json(message: MessageModel, metadata: Metadata) -> bytes:
-    """A message as ``hop subscribe -j`` prints it: one line of JSON.
+def json_content(message: MessageModel) -> tuple[Any, bool]:
+    """A message's content as ``-j`` gives it, and whether that is base64 of binary bytes.
 
-    ``content`` is the JSON value for formats that travel as JSON (``json``, ``circular``, and
-    plugin formats whose body is JSON), otherwise the body's bytes base64-encoded. Header
-    values are base64-encoded bytes; a key that occurs several times maps to a list of them.
+    JSON formats give their value; text formats (VOEvent XML, circulars, text notices) and
+    text blobs give a string; only real binary gives base64.
 
     Args:
         message: the message.
-        metadata: where it came from (for its headers).
 
     Returns:
-        The line, ending with a newline.
+        ``(content, is_base64)``.
     """
+    if isinstance(message, JSONBlob | AvroBlob):
+        return message.content, False
+    if isinstance(message, GCNCircular):
+        return str(message), False
     label = format_name(message)
-    content: Any
-    if isinstance(message, JSONBlob):
-        content = message.content
-    elif isinstance(message, GCNCircular):
-        content = {"header": message.header, "body": message.body}
-    else:
-        body = bytes(message.serialize()["content"])
-        content = _b64(body)
-        if label not in _BINARY_FORMATS:
-            try:
-                content = json.loads(body)
-            except ValueError:
-                pass
-    headers: dict[str, Any] = {}
-    for key, value in metadata.headers:
-        encoded = _b64(value or b"")
-        if key not in headers:
-            headers[key] = encoded
-        elif isinstance(headers[key], list):
-            headers[key].append(encoded)
+    body = _body(message)
+    if label not in _TEXT_FORMATS and label != "blob":
+        try:  # a plugin's format: JSON where it is JSON
+            return json.loads(body), False
+        except ValueError:
+            pass
+    text = _text(body)
+    if text is None:
+        return _b64(body), True
+    return text, False
+
+
+def _timestamp(milliseconds: int) -> str | None:
+    if milliseconds <= 0:
+        return None  # the message carries none
+    moment = datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def render_json(message: MessageModel, metadata: Metadata) -> bytes:
+    """A message as ``hop subscribe -j`` prints it: one line of JSON, without the delimiter.
+
+    The keys, always all present: ``topic``, ``partition``, ``offset``, ``timestamp`` (ISO
+    8601 UTC, or null), ``key`` (text, or null), ``headers`` (name to text; a name that occurs
+    several times maps to a list), ``format`` (the ``_format`` label), ``content`` (see
+    ``json_content``), and ``base64``: the fields given base64-encoded because they are
+    binary (``"content"``, ``"key"``, ``"headers.NAME"``), usually ``["headers._id"]``.
+
+    Args:
+        message: the message.
+        metadata: where it came from.
+
+    Returns:
+        The line.
+    """
+    encoded: list[str] = []
+    content, binary = json_content(message)
+    if binary:
+        encoded.append("content")
+    key: Any = metadata.key
+    if isinstance(key, bytes):
+        text = _text(key)
+        if text is None:
+            key = _b64(key)
+            encoded.append("key")
         else:
-            headers[key] = [headers[key], encoded]
-    record = {"format": label, "content": content, "headers": headers}
-    return json.dumps(record, default=_json_default).encode("utf-8") + b"\n"
+            key = text
+    headers: dict[str, Any] = {}
+    for name, raw in metadata.headers:
+        value = _text(raw or b"")
+        if value is None:
+            value = _b64(raw or b"")
+            if f"headers.{name}" not in encoded:
+                encoded.append(f"headers.{name}")
+        if name not in headers:
+            headers[name] = value
+        elif isinstance(headers[name], list):
+            headers[name].append(value)
+        else:
+            headers[name] = [headers[name], value]
+    record = {
+        "topic": metadata.topic,
+        "partition": metadata.partition,
+        "offset": metadata.offset,
+        "timestamp": _timestamp(metadata.timestamp),
+        "key": key,
+        "headers": headers,
+        "format": format_name(message),
+        "content": content,
+        "base64": encoded,
+    }
+    try:
+        # json's shared default encoder is the fast path; only Avro values need more.
+        return json.dumps(record).encode("utf-8")
+    except TypeError:
+        return json.dumps(record, default=_json_default).encode("utf-8")
+
+
+def _save(directory: Path, message: MessageModel, metadata: Metadata) -> bytes:
+    """Write a message to its file under ``directory``; return the path to print."""
+    label = format_name(message)
+    if isinstance(message, GCNCircular):
+        # The circular's text, which 'hop publish' reads back from a .gcn3 file.
+        data, ext = str(message).encode("utf-8"), ".gcn3"
+    else:
+        data = _body(message)
+        ext = _TEXT_FORMATS.get(label) or _EXTENSIONS.get(label) or ""
+        if not ext:
+            try:
+                json.loads(data)
+                ext = ".json"
+            except ValueError:
+                ext = ".bin"
+    folder = directory / metadata.topic
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{metadata.partition}-{metadata.offset}{ext}"
+    path.write_bytes(data)
+    return os.fsencode(path)
+
+
+def _passes(filters: list[Filter], message: MessageModel) -> bool:
+    if not filters:
+        return True
+    content, binary = json_content(message)
+    if binary or isinstance(message, GCNCircular) or format_name(message) in _TEXT_FORMATS:
+        return False  # not JSON content: no field to test
+    if isinstance(message, AvroBlob) and isinstance(content, list):
+        # A container of several records: the message passes when one record does.
+        return any(all(f.matches(record) for f in filters) for record in content)
+    return all(f.matches(content) for f in filters)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -190,22 +436,35 @@ def run(args: argparse.Namespace) -> int:
         args: the parsed command line.
 
     Returns:
-        0 when the stream ended (``-e``), was interrupted (Ctrl+C) or the reader of the
-        output went away.
+        0 when the stream ended (``-e``), ``--count`` messages were printed, it was stopped
+        (Ctrl+C, SIGTERM) or the reader of the output went away.
 
     Raises:
         HopError: the URL, the credentials or the broker stand in the way.
     """
     parse_url(args.url)
+    save = Path(args.save) if args.save else None
+    filters: list[Filter] = args.filter
+    delimiter: bytes = args.delimiter
     stream = Stream(auth=not args.no_auth, start_at=args.start_at, until_eos=args.until_eos)
     consumer = stream.open(args.url, "r", group_id=args.group_id, ignoretest=not args.test)
     out: IO[bytes] = sys.stdout.buffer
-    render = render_json if args.json else None
+    render: Callable[[MessageModel, Metadata], bytes] | None = render_json if args.json else None
+    shown = 0
     try:
         with on_interrupt(consumer.stop), consumer:
             for message, metadata in consumer.read(metadata=True):
                 try:
-                    line = render(message, metadata) if render else render_text(message)
+                    if not _passes(filters, message):
+                        continue
+                    if save is not None:
+                        line = _save(save, message, metadata)
+                    elif render is not None:
+                        line = render(message, metadata)
+                    else:
+                        line = render_text(message)
+                except OSError:
+                    raise  # a file that cannot be written (--save): the user must know
                 except Exception as exc:  # a plugin model's own code failed
                     # One bad message must not end a long-running subscriber.
                     logger.warning(
@@ -217,23 +476,15 @@ def run(args: argparse.Namespace) -> int:
                         exc,
                     )
                     continue
+                if delimiter and not line.endswith(delimiter):
+                    line += delimiter
                 out.write(line)
                 out.flush()
+                shown += 1
+                if args.count is not None and shown >= args.count:
+                    break
     except BrokenPipeError:
         # Whoever read the output has gone (`hop subscribe ... | head`): a normal end. The
         # message being written was not committed, so a group will see it again.
-        _silence_stdout()
+        reader_gone()
     return 0
-
-
-def _silence_stdout() -> None:
-    # Python flushes stdout at exit; with the pipe gone that would fail once more.
-    if sys.stdout is not sys.__stdout__:
-        return
-    try:
-        fileno = sys.stdout.fileno()  # type: ignore[union-attr]
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fileno)
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
