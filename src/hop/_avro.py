@@ -8,9 +8,11 @@ dicts whose keys differ between records become maps (a record would add the miss
 as nulls, and the records would no longer come back equal).
 
 Reading refuses containers that would make a small message cost unbounded memory: schemas
-under which values take no bytes (:func:`_check_not_a_bomb`), and compressed blocks that
+under which values take no bytes (:func:`_check_not_a_bomb`), compressed blocks that
 inflate beyond :data:`MAX_INFLATED_BYTES` (or :data:`MAX_INFLATION_RATIO` times the
-container's size, if that is more).
+container's size, if that is more), and data that would decode to more than
+:data:`MAX_ITEMS` records and items or an estimated :data:`MAX_DECODED_BYTES` of Python
+objects (:func:`_check_decoded_size`, which steps over the data before anything is built).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import lzma
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import fastavro
@@ -393,6 +395,303 @@ def _check_inflated_size(data: bytes, codec: str, position: int) -> None:
             )
 
 
+# --- bounding what decoding builds -------------------------------------------------------
+
+#: Records plus array items plus map entries that one message may decode to.
+MAX_ITEMS = 1_000_000
+#: Estimated memory, in bytes, that the Python objects decoded from one message may take.
+MAX_DECODED_BYTES = 128 * 1024 * 1024
+
+# Estimated sizes of decoded values on 64-bit CPython, in bytes: an int, a float, an empty
+# str and bytes, a list and a dict, a pointer in a list, an entry in a dict.
+_INT, _FLOAT, _STR, _BYTES, _LIST, _DICT, _SLOT, _ENTRY = 32, 24, 56, 40, 56, 64, 8, 40
+
+Skip = Callable[[bytes, int], int]
+# A compiled schema node: the function that steps over one encoded value (None for a
+# value that takes no bytes), the cost its parent adds for it without looking at the data,
+# and the least it can cost in all.
+_Compiled = tuple[Skip | None, int, int]
+
+
+def _skip_varint(data: bytes, position: int) -> int:
+    while data[position] & 0x80:
+        position += 1
+    return position + 1
+
+
+def _skip_1(data: bytes, position: int) -> int:
+    return position + 1
+
+
+def _skip_4(data: bytes, position: int) -> int:
+    return position + 4
+
+
+def _skip_8(data: bytes, position: int) -> int:
+    return position + 8
+
+
+_FIXED_PRIMITIVES: dict[str, _Compiled] = {
+    "null": (None, 0, 0),
+    "boolean": (_skip_1, 0, 0),
+    "int": (_skip_varint, _INT, _INT),
+    "long": (_skip_varint, _INT, _INT),
+    "float": (_skip_4, _FLOAT, _FLOAT),
+    "double": (_skip_8, _FLOAT, _FLOAT),
+}
+
+
+class _TooBig(Exception):
+    """The message would decode to more than the limits allow."""
+
+
+class _Walker:
+    """Steps over encoded Avro data without building anything, counting what it would build.
+
+    Decoding is bounded by walking first: counts in block and array/map headers are checked
+    against the limits before the values they announce are visited, so a message claiming
+    millions of values is refused at the header that claims them, after a few steps.
+    """
+
+    def __init__(self, max_items: int, max_bytes: int) -> None:
+        self.items = 0
+        self.size = 0
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self._named: dict[str, Any] = {}
+        self._compiled: dict[int, _Compiled] = {}
+
+    def reserve(self, count: int, least: int) -> None:
+        """Account for ``count`` more items that cost at least ``least`` bytes in all."""
+        self.items += count
+        if self.items > self.max_items:
+            raise _TooBig(f"more than {self.max_items:,} records and items")
+        if self.size + least > self.max_bytes:
+            raise _TooBig(f"an estimated {self.size + least:,} bytes of Python objects")
+
+    def check(self) -> None:
+        if self.size > self.max_bytes:
+            raise _TooBig(f"an estimated {self.size:,} bytes of Python objects")
+
+    def compile(self, node: Any, namespace: str = "") -> _Compiled:
+        if isinstance(node, str):
+            primitive = _FIXED_PRIMITIVES.get(node)
+            if primitive is not None:
+                return primitive
+            if node in ("string", "bytes"):
+                return (
+                    self._sized(_STR if node == "string" else _BYTES),
+                    0,
+                    (_STR if node == "string" else _BYTES),
+                )
+            target = self._named.get(f"{namespace}.{node}") or self._named.get(node)
+            if target is None:
+                raise DecodeError(f"not a valid Avro schema: unknown type {node!r:.80}")
+            return self.compile(target, namespace)
+        if isinstance(node, list):
+            return self._union(node, namespace)
+        if not isinstance(node, dict):
+            raise DecodeError("not a valid Avro schema")
+        kind = node.get("type")
+        if isinstance(kind, (dict, list)):
+            return self.compile(kind, namespace)
+        if kind in ("record", "error", "enum", "fixed"):
+            namespace = self._name(node, namespace)
+        if kind in ("record", "error"):
+            return self._record(node, namespace)
+        if kind == "enum":
+            return _skip_varint, 0, 0  # the symbol, a str shared by every value
+        if kind == "fixed":
+            size = int(node.get("size", 0))
+            return (lambda data, position: position + size), _BYTES + size, _BYTES + size
+        if kind == "array":
+            return self._array(node.get("items"), namespace)
+        if kind == "map":
+            return self._map(node.get("values"), namespace)
+        if isinstance(kind, str):
+            return self.compile(kind, namespace)  # {"type": "long", "logicalType": ...}
+        raise DecodeError("not a valid Avro schema")
+
+    def _name(self, node: dict[str, Any], namespace: str) -> str:
+        name = node.get("name")
+        if not isinstance(name, str):
+            raise DecodeError("not a valid Avro schema: a named type has no name")
+        space = node.get("namespace", namespace) or ""
+        full = name if "." in name or not space else f"{space}.{name}"
+        self._named[full] = node
+        self._named.setdefault(name.rpartition(".")[2], node)
+        return full.rpartition(".")[0]
+
+    def _sized(self, base: int) -> Skip:
+        def skip(data: bytes, position: int) -> int:
+            length, position = _read_long(data, position)
+            if length < 0:
+                raise DecodeError("not a valid Avro container file: a negative length")
+            self.size += base + length
+            return position + length
+
+        return skip
+
+    def _record(self, node: dict[str, Any], namespace: str) -> _Compiled:
+        known = self._compiled.get(id(node))
+        if known is not None:
+            return known
+        cell: list[Skip] = []
+
+        def recurse(data: bytes, position: int) -> int:
+            return cell[0](data, position)
+
+        # A reference to this record from inside it, before it is compiled.
+        self._compiled[id(node)] = (recurse, 0, 0)
+        fields = node.get("fields")
+        if not isinstance(fields, list):
+            raise DecodeError("not a valid Avro schema: a record has no fields list")
+        fixed = least = _DICT
+        steps: list[Skip] = []
+        for field in fields:
+            if not isinstance(field, dict):
+                raise DecodeError("not a valid Avro schema: a field is not an object")
+            step, field_fixed, field_least = self.compile(field.get("type"), namespace)
+            fixed += _ENTRY + field_fixed
+            least += _ENTRY + field_least
+            if step is not None:
+                steps.append(step)
+        all_steps = tuple(steps)
+
+        def skip(data: bytes, position: int) -> int:
+            self.size += fixed
+            for step in all_steps:
+                position = step(data, position)
+            return position
+
+        cell.append(skip)
+        compiled: _Compiled = (skip, 0, least)
+        self._compiled[id(node)] = compiled
+        return compiled
+
+    def _union(self, node: list[Any], namespace: str) -> _Compiled:
+        branches = [self.compile(branch, namespace) for branch in node]
+        if not branches:
+            raise DecodeError("not a valid Avro schema: an empty union")
+        steps = tuple(branch[0] for branch in branches)
+        costs = tuple(branch[1] for branch in branches)
+        count = len(branches)
+
+        def skip(data: bytes, position: int) -> int:
+            index, position = _read_long(data, position)
+            if not 0 <= index < count:
+                raise DecodeError("not a valid Avro container file: a union index out of range")
+            self.size += costs[index]
+            step = steps[index]
+            return position if step is None else step(data, position)
+
+        return skip, 0, min(branch[2] for branch in branches)
+
+    def _blocks(self, data: bytes, position: int) -> tuple[int, int]:
+        count, position = _read_long(data, position)
+        if count < 0:  # a block of -count items, preceded by its size in bytes
+            count = -count
+            _, position = _read_long(data, position)
+        return count, position
+
+    def _array(self, items: Any, namespace: str) -> _Compiled:
+        step, item_fixed, item_least = self.compile(items, namespace)
+        per_item = _SLOT + item_fixed
+        least_per_item = _SLOT + item_least
+
+        def skip(data: bytes, position: int) -> int:
+            self.size += _LIST
+            while True:
+                count, position = self._blocks(data, position)
+                if count == 0:
+                    return position
+                self.reserve(count, count * least_per_item)
+                self.size += count * per_item
+                if step is not None:
+                    for _ in range(count):
+                        position = step(data, position)
+
+        return skip, 0, _LIST
+
+    def _map(self, values: Any, namespace: str) -> _Compiled:
+        step, value_fixed, value_least = self.compile(values, namespace)
+        key = self._sized(_STR)
+        per_entry = _ENTRY + value_fixed
+        least_per_entry = _ENTRY + _STR + value_least
+
+        def skip(data: bytes, position: int) -> int:
+            self.size += _DICT
+            while True:
+                count, position = self._blocks(data, position)
+                if count == 0:
+                    return position
+                self.reserve(count, count * least_per_entry)
+                self.size += count * per_entry
+                for _ in range(count):
+                    position = key(data, position)
+                    if step is not None:
+                        position = step(data, position)
+
+        return skip, 0, _DICT
+
+
+def _inflate(codec: str, block: bytes) -> bytes | None:
+    """A block's data, or None for a codec hop cannot decompress itself."""
+    if codec == "null":
+        return block
+    if codec == "deflate":
+        return zlib.decompress(block, -15)
+    if codec == "bzip2":
+        return bz2.decompress(block)
+    if codec == "xz":
+        return lzma.decompress(block)
+    return None
+
+
+def _check_decoded_size(
+    data: bytes, schema: Any, codec: str, position: int, max_items: int, max_bytes: int
+) -> None:
+    """Refuse a container whose records would decode to more than the limits allow.
+
+    Runs before anything is decoded: block and array/map counts are checked as they are
+    read, before the values they announce are visited.
+
+    Raises:
+        DecodeError: over a limit, or the data does not fit the schema.
+    """
+    walker = _Walker(max_items, max_bytes)
+    try:
+        step, fixed, least = walker.compile(schema)
+        while position < len(data):
+            count, position = _read_long(data, position)
+            block, position = _read_sized(data, position)
+            position += _SYNC_SIZE
+            if count < 0:
+                raise DecodeError("not a valid Avro container file: a negative record count")
+            walker.reserve(count, count * (_SLOT + least))
+            walker.size += count * (_SLOT + fixed)
+            raw = _inflate(codec, block)
+            if raw is None or step is None:
+                continue
+            inner = 0
+            for _ in range(count):
+                inner = step(raw, inner)
+                walker.check()
+            if inner > len(raw):
+                raise DecodeError("not a valid Avro container file: a block is truncated")
+    except _TooBig as exc:
+        raise DecodeError(
+            f"Avro message refused: it would decode to {exc} (limits: {max_items:,} records "
+            f"and items, an estimated {max_bytes:,} bytes)"
+        ) from None
+    except IndexError:
+        raise DecodeError("not a valid Avro container file: a block is truncated") from None
+    except RecursionError:
+        raise DecodeError("Avro message refused: its values are nested too deeply") from None
+    except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
+        raise DecodeError(f"not a valid Avro container file: bad {codec} block: {exc}") from exc
+
+
 def write_container(records: list[Any], schema: Schema) -> bytes:
     """Write records as an Avro Object Container File.
 
@@ -420,25 +719,30 @@ def write_container(records: list[Any], schema: Schema) -> bytes:
     return out.getvalue()
 
 
-def read_container(data: bytes) -> tuple[list[Any], Any]:
+def read_container(
+    data: bytes, max_items: int = MAX_ITEMS, max_decoded_bytes: int = MAX_DECODED_BYTES
+) -> tuple[list[Any], Any]:
     """Read an Avro Object Container File.
 
     Args:
         data: the file's bytes.
+        max_items: the most records plus array items plus map entries to decode.
+        max_decoded_bytes: the most memory the decoded values may take (estimated).
 
     Returns:
         ``(records, schema)``, the schema as written in the file's header.
 
     Raises:
-        DecodeError: the data is not a readable Avro container file.
+        DecodeError: the data is not a readable Avro container file, or is over a limit.
     """
     try:
         metadata, first_block = _header(data)
-        _check_inflated_size(data, metadata.get("avro.codec", b"null").decode(), first_block)
-        reader = fastavro.reader(io.BytesIO(data))
-        schema = json.loads(reader.metadata["avro.schema"])
+        codec = metadata.get("avro.codec", b"null").decode()
+        _check_inflated_size(data, codec, first_block)
+        schema = json.loads(metadata["avro.schema"])
         _check_not_a_bomb(schema)
-        records = list(reader)
+        _check_decoded_size(data, schema, codec, first_block, max_items, max_decoded_bytes)
+        records = list(fastavro.reader(io.BytesIO(data)))
     except DecodeError:
         raise
     except Exception as exc:
