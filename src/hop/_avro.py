@@ -323,13 +323,17 @@ def _inflated_size(codec: str, block: bytes, limit: int) -> int:
     return total
 
 
+class _Truncated(DecodeError):
+    """The data ends in the middle of a value."""
+
+
 def _read_long(data: bytes, position: int) -> tuple[int, int]:
     """Read a zig-zag varint at ``position``; return it and the position after it."""
     shift = 0
     accumulated = 0
     while True:
         if position >= len(data):
-            raise DecodeError("not a valid Avro container file: truncated")
+            raise _Truncated("not a valid Avro container file: truncated")
         byte = data[position]
         position += 1
         accumulated |= (byte & 0x7F) << shift
@@ -397,10 +401,14 @@ def _check_inflated_size(data: bytes, codec: str, position: int) -> None:
 
 # --- bounding what decoding builds -------------------------------------------------------
 
+# The defaults keep the check itself fast: it visits values one by one in Python, so a
+# message over a limit is refused after at most a few hundred thousand steps.
 #: Records plus array items plus map entries that one message may decode to.
-MAX_ITEMS = 1_000_000
+MAX_ITEMS = 250_000
 #: Estimated memory, in bytes, that the Python objects decoded from one message may take.
-MAX_DECODED_BYTES = 128 * 1024 * 1024
+MAX_DECODED_BYTES = 64 * 1024 * 1024
+# How much of a deflate block is inflated before the walk starts (more as it needs).
+_FIRST_INFLATE = 4 * 1024 * 1024
 
 # Estimated sizes of decoded values on 64-bit CPython, in bytes: an int, a float, an empty
 # str and bytes, a list and a dict, a pointer in a list, an entry in a dict.
@@ -472,6 +480,11 @@ class _Walker:
     def check(self) -> None:
         if self.size > self.max_bytes:
             raise _TooBig(f"an estimated {self.size:,} bytes of Python objects")
+
+    def over(self) -> None:
+        if self.items > self.max_items:
+            raise _TooBig(f"more than {self.max_items:,} records and items")
+        raise _TooBig(f"more than an estimated {self.max_bytes:,} bytes of Python objects")
 
     def compile(self, node: Any, namespace: str = "") -> _Compiled:
         if isinstance(node, str):
@@ -587,29 +600,37 @@ class _Walker:
 
         return skip, 0, min(branch[2] for branch in branches)
 
-    def _blocks(self, data: bytes, position: int) -> tuple[int, int]:
-        count, position = _read_long(data, position)
-        if count < 0:  # a block of -count items, preceded by its size in bytes
-            count = -count
-            _, position = _read_long(data, position)
-        return count, position
-
     def _array(self, items: Any, namespace: str) -> _Compiled:
         step, item_fixed, item_least = self.compile(items, namespace)
         per_item = _SLOT + item_fixed
-        least_per_item = _SLOT + item_least
+        extra_per_item = item_least - item_fixed
+        one_byte_items = step is _skip_varint
+        walker = self
 
         def skip(data: bytes, position: int) -> int:
-            self.size += _LIST
+            walker.size += _LIST
             while True:
-                count, position = self._blocks(data, position)
+                count, position = _read_long(data, position)
                 if count == 0:
                     return position
-                self.reserve(count, count * least_per_item)
-                self.size += count * per_item
-                if step is not None:
-                    for _ in range(count):
-                        position = step(data, position)
+                if count < 0:  # a block of -count items, preceded by its size in bytes
+                    count = -count
+                    _, position = _read_long(data, position)
+                walker.items += count
+                walker.size += count * per_item
+                if (
+                    walker.items > walker.max_items
+                    or walker.size + count * extra_per_item > walker.max_bytes
+                ):
+                    walker.over()
+                if step is None:
+                    continue
+                # Numbers that fit one byte each (the usual case) are stepped over at once.
+                if one_byte_items and data[position : position + count].isascii():
+                    position += count
+                    continue
+                for _ in range(count):
+                    position = step(data, position)
 
         return skip, 0, _LIST
 
@@ -617,16 +638,25 @@ class _Walker:
         step, value_fixed, value_least = self.compile(values, namespace)
         key = self._sized(_STR)
         per_entry = _ENTRY + value_fixed
-        least_per_entry = _ENTRY + _STR + value_least
+        extra_per_entry = _STR + value_least - value_fixed
+        walker = self
 
         def skip(data: bytes, position: int) -> int:
-            self.size += _DICT
+            walker.size += _DICT
             while True:
-                count, position = self._blocks(data, position)
+                count, position = _read_long(data, position)
                 if count == 0:
                     return position
-                self.reserve(count, count * least_per_entry)
-                self.size += count * per_entry
+                if count < 0:
+                    count = -count
+                    _, position = _read_long(data, position)
+                walker.items += count
+                walker.size += count * per_entry
+                if (
+                    walker.items > walker.max_items
+                    or walker.size + count * extra_per_entry > walker.max_bytes
+                ):
+                    walker.over()
                 for _ in range(count):
                     position = key(data, position)
                     if step is not None:
@@ -635,17 +665,33 @@ class _Walker:
         return skip, 0, _DICT
 
 
-def _inflate(codec: str, block: bytes) -> bytes | None:
-    """A block's data, or None for a codec hop cannot decompress itself."""
-    if codec == "null":
-        return block
-    if codec == "deflate":
-        return zlib.decompress(block, -15)
-    if codec == "bzip2":
-        return bz2.decompress(block)
-    if codec == "xz":
-        return lzma.decompress(block)
-    return None
+def _walk_block(
+    walker: _Walker, step: Skip, count: int, data: bytes, more: Callable[[int], bytes]
+) -> None:
+    """Step over the ``count`` records of a block, asking ``more`` for data as needed.
+
+    ``more(n)`` returns up to ``n`` further bytes of the block (empty at its end). A record
+    cut short is walked again, whole, once more data has come: the data at least doubles
+    each time, so this costs at most twice a single pass.
+    """
+    position = 0
+    done = 0
+    while done < count:
+        items, size = walker.items, walker.size
+        try:
+            end = step(data, position)
+            if end > len(data):
+                raise _Truncated("not a valid Avro container file: a block is truncated")
+        except (IndexError, _Truncated):
+            walker.items, walker.size = items, size
+            extra = more(max(len(data), _STEP))
+            if not extra:
+                raise DecodeError("not a valid Avro container file: a block is truncated") from None
+            data += extra
+            continue
+        position = end
+        done += 1
+        walker.check()
 
 
 def _check_decoded_size(
@@ -653,8 +699,10 @@ def _check_decoded_size(
 ) -> None:
     """Refuse a container whose records would decode to more than the limits allow.
 
-    Runs before anything is decoded: block and array/map counts are checked as they are
-    read, before the values they announce are visited.
+    Runs before anything is decoded, and builds nothing: the record counts of every block
+    are checked first, then the data is stepped over, each array or map count checked as
+    it is read, before the values it announces are visited. Compressed blocks are inflated
+    a step at a time, as far as the walk has got.
 
     Raises:
         DecodeError: over a limit, or the data does not fit the schema.
@@ -662,6 +710,7 @@ def _check_decoded_size(
     walker = _Walker(max_items, max_bytes)
     try:
         step, fixed, least = walker.compile(schema)
+        blocks: list[tuple[int, bytes]] = []
         while position < len(data):
             count, position = _read_long(data, position)
             block, position = _read_sized(data, position)
@@ -670,22 +719,41 @@ def _check_decoded_size(
                 raise DecodeError("not a valid Avro container file: a negative record count")
             walker.reserve(count, count * (_SLOT + least))
             walker.size += count * (_SLOT + fixed)
-            raw = _inflate(codec, block)
-            if raw is None or step is None:
+            blocks.append((count, block))
+        if step is None or codec not in ("null", *_MEASURED_CODECS):
+            return
+        limit = max(MAX_INFLATED_BYTES, MAX_INFLATION_RATIO * len(data))
+        inflated = 0
+        for count, block in blocks:
+            if codec == "null":
+                _walk_block(walker, step, count, block, lambda size: b"")
                 continue
-            inner = 0
-            for _ in range(count):
-                inner = step(raw, inner)
-                walker.check()
-            if inner > len(raw):
-                raise DecodeError("not a valid Avro container file: a block is truncated")
+            if codec != "deflate":
+                # bzip2 and xz: their inflated size was checked already.
+                raw = bz2.decompress(block) if codec == "bzip2" else lzma.decompress(block)
+                _walk_block(walker, step, count, raw, lambda size: b"")
+                continue
+            inflater = zlib.decompressobj(-15)
+
+            def more(size: int, inflater: Any = inflater) -> bytes:
+                nonlocal inflated
+                out: bytes = inflater.decompress(inflater.unconsumed_tail, size)
+                inflated += len(out)
+                if inflated > limit:
+                    raise DecodeError(
+                        f"Avro container refused: its deflate blocks inflate to more than "
+                        f"{limit} bytes ({len(data)} bytes received)"
+                    )
+                return out
+
+            first = inflater.decompress(block, _FIRST_INFLATE)
+            inflated += len(first)
+            _walk_block(walker, step, count, first, more)
     except _TooBig as exc:
         raise DecodeError(
             f"Avro message refused: it would decode to {exc} (limits: {max_items:,} records "
             f"and items, an estimated {max_bytes:,} bytes)"
         ) from None
-    except IndexError:
-        raise DecodeError("not a valid Avro container file: a block is truncated") from None
     except RecursionError:
         raise DecodeError("Avro message refused: its values are nested too deeply") from None
     except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
@@ -738,10 +806,15 @@ def read_container(
     try:
         metadata, first_block = _header(data)
         codec = metadata.get("avro.codec", b"null").decode()
-        _check_inflated_size(data, codec, first_block)
         schema = json.loads(metadata["avro.schema"])
         _check_not_a_bomb(schema)
+        if codec != "deflate":
+            _check_inflated_size(data, codec, first_block)
         _check_decoded_size(data, schema, codec, first_block, max_items, max_decoded_bytes)
+        if codec == "deflate":
+            # After the walk, which inflates deflate blocks only as far as their records go
+            # (and so refuses a record bomb at once): this also measures what lies beyond.
+            _check_inflated_size(data, codec, first_block)
         records = list(fastavro.reader(io.BytesIO(data)))
     except DecodeError:
         raise
