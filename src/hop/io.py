@@ -1065,7 +1065,8 @@ class Consumer:
 
 # ``_format`` header values seen so far, decoded once each: the one bounded label cache,
 # kept in hop.models (labels over 64 bytes are never cached).
-from .models import _LABELS, _label_text  # noqa: E402
+from .models import _LABELS as _LABELS  # noqa: E402
+from .models import _label_text as _label_text  # noqa: E402
 
 
 def _offset_tail(count: int) -> int:

@@ -1097,10 +1097,29 @@ def _decode_headerless(body: bytes) -> MessageModel:
         return _decode_xml_headerless(body)
     if head.startswith(b"TITLE:"):
         try:
+            _check_notice_lines(bytes(body))
             return GCNTextNotice.load(bytes(body))
         except Exception as exc:
             return _as_blob(body, f"{type(exc).__name__}: {exc}", None, "a GCN text notice")
     return Blob(bytes(body))
+
+
+# A line of a GCN text notice: an upper-case KEY, a colon. (GCNTextNotice.load is more
+# lenient, for notices a user loads on purpose; recognising one by its looks is strict.)
+_NOTICE_KEY_LINE = re.compile(r"[A-Z0-9][A-Z0-9_ ./()-]*:")
+
+
+def _check_notice_lines(body: bytes) -> None:
+    """Make sure every line is ``KEY: value``, indented (a continuation) or blank.
+
+    Raises:
+        DecodeError: a line is none of those.
+        UnicodeDecodeError: the text is not UTF-8.
+    """
+    for number, line in enumerate(body.decode("utf-8").splitlines(), start=1):
+        if line[:1].isspace() or not line.strip() or _NOTICE_KEY_LINE.match(line):
+            continue
+        raise DecodeError(f"line {number} is not 'KEY: value': {line!r:.80}")
 
 
 def _decode_xml_headerless(body: bytes) -> MessageModel:
