@@ -49,12 +49,13 @@ def test_every_builtin_model_round_trips_through_the_broker(topic_url: str) -> N
         AvroBlob.load_file(DATA / "example_avro.avro"),
         AvroBlob([{"a": 1, "b": None}, {"a": 2, "b": "x"}]),
         AvroBlob(
-            [{"id": "a", "n": 1}],
+            [{"id": "a", "n": 1}, {"id": "b", "n": 2}],
             {
                 "type": "record",
                 "name": "R",
                 "fields": [{"name": "id", "type": "string"}, {"name": "n", "type": "int"}],
             },
+            single_record=False,
         ),
     ]
     write_all(topic_url, sent)
