@@ -695,14 +695,21 @@ def _walk_block(
 
 
 def _check_decoded_size(
-    data: bytes, schema: Any, codec: str, position: int, max_items: int, max_bytes: int
+    data: bytes,
+    schema: Any,
+    codec: str,
+    position: int,
+    max_items: int,
+    max_bytes: int,
+    between: Callable[[], None],
 ) -> None:
     """Refuse a container whose records would decode to more than the limits allow.
 
     Runs before anything is decoded, and builds nothing: the record counts of every block
-    are checked first, then the data is stepped over, each array or map count checked as
-    it is read, before the values it announces are visited. Compressed blocks are inflated
-    a step at a time, as far as the walk has got.
+    are checked first, then ``between()`` runs (the inflation check), then the data is
+    stepped over, each array or map count checked as it is read, before the values it
+    announces are visited. Compressed blocks are inflated a step at a time, as far as the
+    walk has got.
 
     Raises:
         DecodeError: over a limit, or the data does not fit the schema.
@@ -720,6 +727,7 @@ def _check_decoded_size(
             walker.reserve(count, count * (_SLOT + least))
             walker.size += count * (_SLOT + fixed)
             blocks.append((count, block))
+        between()
         if step is None or codec not in ("null", *_MEASURED_CODECS):
             return
         limit = max(MAX_INFLATED_BYTES, MAX_INFLATION_RATIO * len(data))
@@ -729,7 +737,6 @@ def _check_decoded_size(
                 _walk_block(walker, step, count, block, lambda size: b"")
                 continue
             if codec != "deflate":
-                # bzip2 and xz: their inflated size was checked already.
                 raw = bz2.decompress(block) if codec == "bzip2" else lzma.decompress(block)
                 _walk_block(walker, step, count, raw, lambda size: b"")
                 continue
@@ -808,13 +815,17 @@ def read_container(
         codec = metadata.get("avro.codec", b"null").decode()
         schema = json.loads(metadata["avro.schema"])
         _check_not_a_bomb(schema)
-        if codec != "deflate":
-            _check_inflated_size(data, codec, first_block)
-        _check_decoded_size(data, schema, codec, first_block, max_items, max_decoded_bytes)
-        if codec == "deflate":
-            # After the walk, which inflates deflate blocks only as far as their records go
-            # (and so refuses a record bomb at once): this also measures what lies beyond.
-            _check_inflated_size(data, codec, first_block)
+        _check_decoded_size(
+            data,
+            schema,
+            codec,
+            first_block,
+            max_items,
+            max_decoded_bytes,
+            # Between counting the records the blocks claim (so a record bomb is refused
+            # before anything is inflated) and walking their data.
+            lambda: _check_inflated_size(data, codec, first_block),
+        )
         records = list(fastavro.reader(io.BytesIO(data)))
     except DecodeError:
         raise

@@ -120,6 +120,8 @@ class MessageModel:
             fields = json.loads(data)
         except (ValueError, TypeError) as exc:
             raise DecodeError(f"{format_name(cls)} message is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise DecodeError(f"{format_name(cls)} message is nested too deeply") from None
         return cls._from_fields(fields)
 
     @classmethod

@@ -18,7 +18,7 @@ import pytest
 
 from hop import _avro, io, models
 from hop.errors import DecodeError
-from hop.models import AvroBlob, Blob, JSONBlob, VOEvent, decode, encode
+from hop.models import AvroBlob, Blob, GCNCircular, JSONBlob, VOEvent, decode, encode
 from tests.support.avro_bombs import (
     LONG_RECORD,
     array_bomb,
@@ -249,4 +249,7 @@ def test_decoding_deep_structures_gives_blobs(caplog: pytest.LogCaptureFixture) 
             assert decode(body, label) == Blob(body), label
     with pytest.raises(DecodeError):
         VOEvent.load(deep_xml)
+    for model in (GCNCircular, JSONBlob, VOEvent):
+        with pytest.raises(DecodeError, match=r"nested too deeply|recursion depth"):
+            model.deserialize(deep_object)
     assert zigzag(-1) == b"\x01"
