@@ -1069,6 +1069,8 @@ def _as_blob(body: bytes, reason: str, label: str | None, what: str | None = Non
 # First bytes (after whitespace) that can start a JSON document (NaN and Infinity too, as
 # Python reads them), or a byte-order mark / UTF-16 or UTF-32 JSON, which json.loads reads.
 _JSON_START = frozenset(b'{["-0123456789tfnNI\x00\xef\xfe\xff')
+# A body starting with one of these goes straight to the JSON rules (the common case).
+_JSON_FIRST = _JSON_START - {0xEF}
 _UTF8_BOM = b"\xef\xbb\xbf"
 # How far to look for the first non-blank byte, and for a VOEvent root element (after
 # the XML declaration, comments and processing instructions).
@@ -1196,6 +1198,8 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
         return Blob(b"")
     try:
         if format_label is None:
+            if body and body[0] in _JSON_FIRST:
+                return _decode_json_headerless(body)
             return _decode_headerless(body)
         cls = _registry.get(format_label)
         if cls is None:
