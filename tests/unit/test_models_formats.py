@@ -342,12 +342,12 @@ def test_notice_fields() -> None:
 
 def test_notice_built_from_its_text_has_fields_and_round_trips() -> None:
     text = NOTICE.read_text()
-    notice = GCNTextNotice(text)
+    notice = GCNTextNotice(text.encode())
     assert notice == GCNTextNotice.load(text)
     assert notice.fields["notice_type"] == "ICECUBE Astrotrack Bronze"
     assert round_trip(notice) == notice
-    assert GCNTextNotice("KEY: v", {"key": "given"}).fields == {"key": "given"}
-    not_a_notice = GCNTextNotice("  no key here")
+    assert GCNTextNotice(b"KEY: v", {"key": "given"}).fields == {"key": "given"}
+    not_a_notice = GCNTextNotice(b"  no key here")
     assert not_a_notice.fields == {}
     assert round_trip(not_a_notice) == Blob(b"  no key here")
 
@@ -518,7 +518,14 @@ def test_avro_memory_bomb_of_empty_records_is_refused() -> None:
 
 
 def test_avro_inferred_schemas_never_hold_zero_size_values() -> None:
-    for records in ([{"a": None}], [{"l": [None, None]}], [{"d": {}}], [], [{"l": []}]):
+    all_records: list[list[dict[str, Any]]] = [
+        [{"a": None}],
+        [{"l": [None, None]}],
+        [{"d": {}}],
+        [],
+        [{"l": []}],
+    ]
+    for records in all_records:
         blob = round_trip(AvroBlob(records))
         assert isinstance(blob, AvroBlob)
         assert blob.content == records
