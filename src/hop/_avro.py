@@ -23,6 +23,7 @@ import itertools
 import json
 import lzma
 import re
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -665,6 +666,34 @@ class _Walker:
         return skip, 0, _DICT
 
 
+# Compiled walkers by schema text, per thread (a walker holds the counts of the message
+# it walks): a stream's messages share a schema, and compiling one costs as much as
+# walking a small message. Bounded: schemas over 64 KiB are not kept, at most 32 are.
+_walkers = threading.local()
+_MAX_CACHED_SCHEMA = 64 * 1024
+_MAX_CACHED_WALKERS = 32
+
+
+def _walker_for(
+    schema_text: bytes, schema: Any, max_items: int, max_bytes: int
+) -> tuple[_Walker, _Compiled]:
+    cache: dict[bytes, tuple[_Walker, _Compiled]] | None = getattr(_walkers, "cache", None)
+    if cache is None:
+        cache = _walkers.cache = {}
+    entry = cache.get(schema_text)
+    if entry is None:
+        walker = _Walker(max_items, max_bytes)
+        entry = (walker, walker.compile(schema))
+        if len(schema_text) <= _MAX_CACHED_SCHEMA:
+            if len(cache) >= _MAX_CACHED_WALKERS:
+                cache.clear()
+            cache[schema_text] = entry
+    walker = entry[0]
+    walker.items = walker.size = 0
+    walker.max_items, walker.max_bytes = max_items, max_bytes
+    return entry
+
+
 def _walk_block(
     walker: _Walker, step: Skip, count: int, data: bytes, more: Callable[[int], bytes]
 ) -> None:
@@ -696,6 +725,7 @@ def _walk_block(
 
 def _check_decoded_size(
     data: bytes,
+    schema_text: bytes,
     schema: Any,
     codec: str,
     position: int,
@@ -714,9 +744,8 @@ def _check_decoded_size(
     Raises:
         DecodeError: over a limit, or the data does not fit the schema.
     """
-    walker = _Walker(max_items, max_bytes)
     try:
-        step, fixed, least = walker.compile(schema)
+        walker, (step, fixed, least) = _walker_for(schema_text, schema, max_items, max_bytes)
         blocks: list[tuple[int, bytes]] = []
         while position < len(data):
             count, position = _read_long(data, position)
@@ -817,6 +846,7 @@ def read_container(
         _check_not_a_bomb(schema)
         _check_decoded_size(
             data,
+            metadata["avro.schema"],
             schema,
             codec,
             first_block,

@@ -253,3 +253,16 @@ def test_decoding_deep_structures_gives_blobs(caplog: pytest.LogCaptureFixture) 
         with pytest.raises(DecodeError, match=r"nested too deeply|recursion depth"):
             model.deserialize(deep_object)
     assert zigzag(-1) == b"\x01"
+
+
+def test_each_message_is_counted_afresh_with_a_shared_schema() -> None:
+    # Walkers are kept per schema: one message's counts never carry over to the next.
+    bomb = record_bomb(300_000)
+    small = container(LONG_RECORD, [(2, b"\x02\x04")])
+    for _ in range(3):
+        assert decode(bomb, "avro") == Blob(bomb)
+        assert decode(small, "avro") == AvroBlob([{"a": 1}, {"a": 2}], single_record=False)
+    many = container(LONG_RECORD, [(200_000, b"\x02" * 200_000)])
+    for _ in range(3):  # 3 x 200,000 records: under the limit each time
+        received = decode(many, "avro")
+        assert isinstance(received, AvroBlob) and len(received.content) == 200_000
