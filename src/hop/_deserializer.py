@@ -84,6 +84,7 @@ if TYPE_CHECKING:
         AVRO = models.AvroBlob
         BLOB = models.Blob
         CIRCULAR = models.GCNCircular
+        EXTERNAL = models.ExternalMessage
         GCNTEXTNOTICE = models.GCNTextNotice
         JSON = models.JSONBlob
         VOEVENT = models.VOEvent

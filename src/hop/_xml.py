@@ -65,12 +65,13 @@ class _DefusedExpat:
         return parser
 
 
-def parse_xml(data: bytes, what: str = "XML") -> dict[str, Any]:
+def parse_xml(data: bytes, what: str = "XML", attr_prefix: str = "@") -> dict[str, Any]:
     """Parse an XML document into xmltodict's dict form, refusing unsafe constructs.
 
     Args:
         data: the document.
         what: what the document should be, for error messages.
+        attr_prefix: what attribute names are prefixed with (``""``: plain names).
 
     Returns:
         ``{root tag: root content}``.
@@ -80,11 +81,15 @@ def parse_xml(data: bytes, what: str = "XML") -> dict[str, Any]:
         DecodeError: the document is not well-formed XML.
     """
     try:
-        parsed: Any = xmltodict.parse(data, expat=_DefusedExpat, disable_entities=False)
+        parsed: Any = xmltodict.parse(
+            data, expat=_DefusedExpat, disable_entities=False, attr_prefix=attr_prefix
+        )
     except DefusedXmlException as exc:
         raise UnsafeXMLError(f"{what} refused for safety: {exc}") from exc
     except ExpatError as exc:
         raise DecodeError(f"{what} is not well-formed XML: {exc}") from exc
+    except RecursionError:
+        raise DecodeError(f"{what} is nested too deeply") from None
     if not isinstance(parsed, dict) or not parsed:
         raise DecodeError(f"{what} has no root element")
     return parsed

@@ -1063,15 +1063,10 @@ class Consumer:
         return f"<hop.io.Consumer {self._url} group={self._group_id} {state}>"
 
 
-# ``_format`` header values seen so far, decoded once each (bounded: labels are few).
-_LABELS: dict[bytes, str] = {}
-
-
-def _label_text(value: bytes) -> str:
-    label = value.decode("utf-8", "replace")
-    if len(_LABELS) < 1000:
-        _LABELS[value] = label
-    return label
+# ``_format`` header values seen so far, decoded once each: the one bounded label cache,
+# kept in hop.models (labels over 64 bytes are never cached).
+from .models import _LABELS as _LABELS  # noqa: E402
+from .models import _label_text as _label_text  # noqa: E402
 
 
 def _offset_tail(count: int) -> int:

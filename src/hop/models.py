@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from hop import _avro, _xml
 from hop.errors import DecodeError
@@ -25,6 +25,7 @@ from hop.errors import DecodeError
 __all__ = [
     "AvroBlob",
     "Blob",
+    "ExternalMessage",
     "GCNCircular",
     "GCNTextNotice",
     "JSONBlob",
@@ -83,7 +84,11 @@ class MessageModel:
     another body format, and :meth:`load` for another file format.
     """
 
-    format_name: ClassVar[str]
+    if TYPE_CHECKING:
+        # Declared for type checkers only: at run time an annotation here would make the
+        # dataclass machinery put a subclass's own ``format_name`` field (the manual's
+        # ``format_name: "donut"`` line) first instead of where it is written.
+        format_name: ClassVar[str]
 
     def serialize(self) -> dict[str, Any]:
         """Encode this model for sending.
@@ -93,6 +98,10 @@ class MessageModel:
         """
         body = json.dumps(dataclasses.asdict(self)).encode("utf-8")
         return {"format": format_name(self), "content": body}
+
+    def __bytes__(self) -> bytes:
+        """The message body this model travels as (what :meth:`serialize` writes)."""
+        return bytes(self.serialize()["content"])
 
     @classmethod
     def deserialize(cls: type[_M], data: bytes) -> _M:
@@ -111,6 +120,8 @@ class MessageModel:
             fields = json.loads(data)
         except (ValueError, TypeError) as exc:
             raise DecodeError(f"{format_name(cls)} message is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise DecodeError(f"{format_name(cls)} message is nested too deeply") from None
         return cls._from_fields(fields)
 
     @classmethod
@@ -171,7 +182,7 @@ class Blob(MessageModel):
         content: the raw message body.
     """
 
-    format_name: ClassVar[str] = "blob"
+    format_name = "blob"
 
     content: bytes
 
@@ -211,7 +222,8 @@ class Blob(MessageModel):
         return cls(_read_bytes(input_))
 
     def __str__(self) -> str:
-        return self.content.decode("utf-8", errors="backslashreplace")
+        # Python's own rendering of the bytes, as hop-client 0.13 prints a Blob.
+        return str(self.content)
 
 
 @dataclass
@@ -222,7 +234,7 @@ class JSONBlob(MessageModel):
         content: the decoded JSON value.
     """
 
-    format_name: ClassVar[str] = "json"
+    format_name = "json"
 
     content: Any
 
@@ -272,7 +284,8 @@ class JSONBlob(MessageModel):
         return cls(fields)
 
     def __str__(self) -> str:
-        return json.dumps(self.content)
+        # Python's own rendering of the value, as hop-client 0.13 prints a JSONBlob.
+        return str(self.content)
 
 
 _VOEVENT_NAMESPACE = "http://www.ivoa.net/xml/VOEvent/v2.0"
@@ -286,6 +299,39 @@ _VOEVENT_ELEMENTS = (
     "Description",
     "Reference",
 )
+
+
+# VOEvent 2.0 elements whose names start in lower case (the children of <Author>); every
+# other element starts in upper case, and every attribute in lower case.
+_VOEVENT_LOWER_ELEMENTS = frozenset(
+    {"title", "shortName", "logoURL", "contactName", "contactEmail", "contactPhone", "contributor"}
+)
+
+
+def _voevent_to_xmltodict(node: Any) -> Any:
+    """Mark the attributes of VOEvent fields with ``@`` for ``xmltodict.unparse``.
+
+    Fields keep attributes under their plain names (as 0.13 and the older JSON VOEvents
+    do); a scalar under a lower-case name that is no VOEvent element is an attribute.
+    Keys already starting with ``@`` or ``#`` are kept as they are.
+    """
+    if isinstance(node, list):
+        return [_voevent_to_xmltodict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    marked: dict[str, Any] = {}
+    for key, value in node.items():
+        name = str(key)
+        if (
+            name[:1] not in ("@", "#")
+            and name[:1].islower()
+            and name not in _VOEVENT_LOWER_ELEMENTS
+            and not isinstance(value, (dict, list))
+        ):
+            marked["@" + name] = value
+        else:
+            marked[name] = _voevent_to_xmltodict(value)
+    return marked
 
 
 def _join_chunks(input_: Any) -> bytes:
@@ -303,8 +349,10 @@ def _join_chunks(input_: Any) -> bytes:
 class VOEvent(MessageModel):
     """An IVOA VOEvent 2.0 alert (format ``voevent``).
 
-    The element fields hold what ``xmltodict`` makes of each element: attributes as
-    ``"@name"`` keys, text as ``"#text"`` (or a plain string for a text-only element).
+    The element fields hold each element as a dict: attributes under their plain names
+    (``event.What["Param"][0]["value"]``), child elements by tag (a list when repeated),
+    text beside attributes under ``"#text"``, and a text-only element as a plain string.
+    This is how hop-client 0.13 keys them, and how the older JSON VOEvents are keyed.
     A VOEvent read from XML keeps the original document and sends it byte for byte (as long
     as its fields are unchanged); equality compares the fields only.
 
@@ -315,7 +363,7 @@ class VOEvent(MessageModel):
         Who, What, WhereWhen, How, Why, Citations, Description, Reference: the elements.
     """
 
-    format_name: ClassVar[str] = "voevent"
+    format_name = "voevent"
 
     ivorn: str
     role: str = "observation"
@@ -365,14 +413,17 @@ class VOEvent(MessageModel):
             value = getattr(self, name)
             if value not in ({}, None, ""):
                 root[name] = value
+        for name in _VOEVENT_ELEMENTS:
+            if name in root:
+                root[name] = _voevent_to_xmltodict(root[name])
         return _xml.unparse_xml({"voe:VOEvent": root})
 
     @classmethod
-    def deserialize(cls, data: bytes) -> VOEvent:
+    def deserialize(cls, data: bytes | str) -> VOEvent:
         """Read a message body: VOEvent XML, or the older clients' JSON of the fields.
 
         Args:
-            data: the message body.
+            data: the message body (bytes, or the document as str).
 
         Returns:
             The VOEvent.
@@ -381,6 +432,8 @@ class VOEvent(MessageModel):
             UnsafeXMLError: the XML declares entities (refused for safety).
             DecodeError: the body is neither a VOEvent document nor a JSON VOEvent.
         """
+        if isinstance(data, str):
+            data = data.encode("utf-8")
         if bytes(data[:64]).lstrip()[:1] == b"{":
             try:
                 fields = json.loads(data)
@@ -401,16 +454,16 @@ class VOEvent(MessageModel):
 
     @classmethod
     def _from_xml(cls, data: bytes) -> VOEvent:
-        document = _xml.parse_xml(data, "VOEvent")
+        document = _xml.parse_xml(data, "VOEvent", attr_prefix="")
         root_tag, root = next(iter(document.items()))
         if root_tag.rpartition(":")[2] != "VOEvent":
             raise DecodeError(f"not a VOEvent: the root element is <{root_tag}>, not <VOEvent>")
-        if not isinstance(root, dict) or not isinstance(root.get("@ivorn"), str):
+        if not isinstance(root, dict) or not isinstance(root.get("ivorn"), str):
             raise DecodeError("not a valid VOEvent: the root element has no ivorn attribute")
-        kwargs: dict[str, Any] = {"ivorn": root["@ivorn"]}
+        kwargs: dict[str, Any] = {"ivorn": root["ivorn"]}
         for attribute in ("role", "version"):
-            if isinstance(root.get(f"@{attribute}"), str):
-                kwargs[attribute] = root[f"@{attribute}"]
+            if isinstance(root.get(attribute), str):
+                kwargs[attribute] = root[attribute]
         for name in _VOEVENT_ELEMENTS:
             value = root.get(name)
             if value is not None:
@@ -464,7 +517,7 @@ class GCNCircular(MessageModel):
         body: the text after the header.
     """
 
-    format_name: ClassVar[str] = "circular"
+    format_name = "circular"
 
     header: dict[str, str]
     body: str
@@ -522,9 +575,29 @@ class GCNCircular(MessageModel):
             header[last] = value
         return cls(header=header, body=body)
 
+    @classmethod
+    def _from_gcn_json(cls, document: dict[str, Any]) -> GCNCircular:
+        """A circular from GCN Kafka's JSON form (``subject``, ``body``, ``circularId``, ...).
+
+        The header holds ``subject``, ``number`` (the circularId) and every other top-level
+        field by its name (values that are not strings as JSON text).
+        """
+        number = document["circularId"]
+        if isinstance(number, float) and number.is_integer():
+            number = int(number)
+        header: dict[str, str] = {"subject": str(document["subject"]), "number": str(number)}
+        for key, value in document.items():
+            if key not in ("subject", "body", "circularId"):
+                header[str(key)] = value if isinstance(value, str) else json.dumps(value)
+        return cls(header=header, body=str(document["body"]))
+
     def __str__(self) -> str:
         lines = [f"{name.upper() + ':':<9}{value}" for name, value in self.header.items()]
         return "\n".join(lines) + "\n\n" + self.body
+
+    def __bytes__(self) -> bytes:
+        """The circular's text (``str()``), UTF-8 encoded."""
+        return str(self).encode("utf-8")
 
 
 def _notice_fields(raw: str) -> dict[str, str]:
@@ -553,38 +626,87 @@ def _notice_fields(raw: str) -> dict[str, str]:
     return fields
 
 
+#: Notice fields that hold the trigger (or event) date and time, by notice family, in the
+#: order they are looked for.
+_TRIGGER_DATE_KEYS = ("trigger_date", "grb_date", "event_date", "discovery_date", "obs_date")
+_TRIGGER_TIME_KEYS = ("trigger_time", "grb_time", "event_time", "discovery_time", "obs_time")
+
+
 @dataclass
 class GCNTextNotice(MessageModel):
     """A plain-text GCN notice of ``KEY: value`` lines (format ``gcntextnotice``).
 
     Attributes:
-        raw: the notice text, sent as is.
+        raw: the notice as bytes, sent as is (str given here is UTF-8 encoded).
         fields: the values by key, keys in lower case. A line starting with whitespace
             continues the value above it (joined with a newline), and so does a key that
             appears again. When not given, they are read from ``raw`` (so that a notice
             built from its text equals the one a subscriber receives).
     """
 
-    format_name: ClassVar[str] = "gcntextnotice"
+    format_name = "gcntextnotice"
 
-    raw: str
+    raw: bytes
     fields: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.fields and isinstance(self.raw, str):
+        if isinstance(self.raw, str):
+            self.raw = self.raw.encode("utf-8")
+        elif isinstance(self.raw, (bytearray, memoryview)):
+            self.raw = bytes(self.raw)
+        if not self.fields and isinstance(self.raw, bytes):
             try:
-                self.fields = _notice_fields(self.raw)
-            except DecodeError:
+                self.fields = _notice_fields(self.raw.decode("utf-8"))
+            except (DecodeError, UnicodeDecodeError):
                 # Not notice text: it is still sent as given (and arrives as a Blob).
                 pass
+
+    def _first(self, keys: tuple[str, ...]) -> str | None:
+        for key in keys:
+            value = self.fields.get(key)
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def title(self) -> str | None:
+        """The ``TITLE`` field (``GCN/FERMI NOTICE`` and so on), or None."""
+        return self.fields.get("title")
+
+    @property
+    def notice_type(self) -> str | None:
+        """The ``NOTICE_TYPE`` field (``Fermi-GBM Final Position`` and so on), or None."""
+        return self.fields.get("notice_type")
+
+    @property
+    def notice_date(self) -> str | None:
+        """The ``NOTICE_DATE`` field (when GCN sent it), or None."""
+        return self.fields.get("notice_date")
+
+    @property
+    def trigger_num(self) -> str | None:
+        """The ``TRIGGER_NUM`` field, or None."""
+        return self.fields.get("trigger_num")
+
+    @property
+    def trigger_date(self) -> str | None:
+        """The trigger's date: ``TRIGGER_DATE``, else ``GRB_DATE``, ``EVENT_DATE``,
+        ``DISCOVERY_DATE`` or ``OBS_DATE`` (the name depends on the mission), or None."""
+        return self._first(_TRIGGER_DATE_KEYS)
+
+    @property
+    def trigger_time(self) -> str | None:
+        """The trigger's time: ``TRIGGER_TIME``, else ``GRB_TIME``, ``EVENT_TIME``,
+        ``DISCOVERY_TIME`` or ``OBS_TIME``, or None."""
+        return self._first(_TRIGGER_TIME_KEYS)
 
     def serialize(self) -> dict[str, Any]:
         """Encode this model for sending.
 
         Returns:
-            ``{"format": "gcntextnotice", "content": <the text, UTF-8>}``.
+            ``{"format": "gcntextnotice", "content": <raw>}``.
         """
-        return {"format": "gcntextnotice", "content": self.raw.encode("utf-8")}
+        return {"format": "gcntextnotice", "content": self.raw}
 
     @classmethod
     def deserialize(cls, data: bytes) -> GCNTextNotice:
@@ -617,39 +739,56 @@ class GCNTextNotice(MessageModel):
             input_: str, bytes or a file object.
 
         Returns:
-            The notice, keeping the text as given.
+            The notice, keeping the bytes as given.
 
         Raises:
-            DecodeError: the text has no ``KEY: value`` line.
+            DecodeError: the text is not UTF-8, or has no ``KEY: value`` line.
         """
-        raw = _read_text(input_, "GCN text notice")
-        return cls(raw=raw, fields=_notice_fields(raw))
+        raw = _read_bytes(input_)
+        return cls(raw=raw, fields=_notice_fields(_read_text(raw, "GCN text notice")))
 
     def __str__(self) -> str:
-        return self.raw
+        # The original text, which is what ``hop subscribe`` prints.
+        return self.raw.decode("utf-8", errors="replace")
 
 
 @dataclass
 class AvroBlob(MessageModel):
-    """Records in an Avro Object Container File (format ``avro``).
+    """Avro data in an Avro Object Container File (format ``avro``).
 
     Attributes:
-        content: the records (a single record is taken as a list of one).
+        content: with ``single_record=True`` (the default) ONE Avro datum, which may itself
+            be a list (its inferred schema is then an array), written as a one-record
+            container; with ``single_record=False`` a sequence of records, written as that
+            many records.
         schema: the Avro schema (JSON form, e.g. a dict). ``None`` when sending means
-            "infer one from the records"; a received or loaded AvroBlob has the schema it
-            was written with. Equality compares the records only.
+            "infer one"; a received or loaded AvroBlob has the schema it was written with.
+            Equality ignores it.
+        single_record: how ``content`` is laid out (above). Reading a one-record container
+            gives ``True`` and that record; a container of any other number of records
+            gives ``False`` and the list of them.
     """
 
-    format_name: ClassVar[str] = "avro"
+    format_name = "avro"
+    #: Records plus array items plus map entries one message may decode to; over it (or
+    #: over :attr:`max_decoded_bytes`) reading refuses the message before building it.
+    max_items: ClassVar[int] = _avro.MAX_ITEMS
+    #: Estimated memory, in bytes, that the decoded Python objects of one message may take.
+    max_decoded_bytes: ClassVar[int] = _avro.MAX_DECODED_BYTES
 
-    content: list[Any]
+    content: Any
     schema: Any = dataclasses.field(default=None, compare=False)
+    single_record: bool = True
 
-    def __post_init__(self) -> None:
-        if isinstance(self.content, dict):
-            self.content = [self.content]
-        elif isinstance(self.content, tuple):
-            self.content = list(self.content)
+    def _records(self) -> list[Any]:
+        if self.single_record:
+            return [self.content]
+        if isinstance(self.content, (dict, str, bytes)):
+            raise TypeError(
+                "AvroBlob(single_record=False) needs a sequence of records, "
+                f"not {type(self.content).__name__}"
+            )
+        return list(self.content)
 
     def serialize(self) -> dict[str, Any]:
         """Encode this model for sending.
@@ -661,8 +800,9 @@ class AvroBlob(MessageModel):
             TypeError: no schema was given and a value has no Avro counterpart.
             ValueError: the schema is invalid, or a record does not fit it.
         """
-        schema = self.schema if self.schema is not None else _avro.infer_schema(self.content)
-        return {"format": "avro", "content": _avro.write_container(self.content, schema)}
+        records = self._records()
+        schema = self.schema if self.schema is not None else _avro.infer_schema(records)
+        return {"format": "avro", "content": _avro.write_container(records, schema)}
 
     @classmethod
     def deserialize(cls, data: bytes) -> AvroBlob:
@@ -672,13 +812,18 @@ class AvroBlob(MessageModel):
             data: the file's bytes.
 
         Returns:
-            The records and the schema they were written with.
+            The record (or records) and the schema they were written with.
 
         Raises:
-            DecodeError: the data is not a readable Avro container file.
+            DecodeError: the data is not a readable Avro container file, or it would decode
+                to more than :attr:`max_items` items or :attr:`max_decoded_bytes` bytes.
         """
-        records, schema = _avro.read_container(bytes(data))
-        return cls(records, schema)
+        records, schema = _avro.read_container(
+            bytes(data), max_items=cls.max_items, max_decoded_bytes=cls.max_decoded_bytes
+        )
+        if len(records) == 1:
+            return cls(records[0], schema, single_record=True)
+        return cls(records, schema, single_record=False)
 
     @classmethod
     def _from_fields(cls, fields: Any) -> AvroBlob:
@@ -696,7 +841,7 @@ class AvroBlob(MessageModel):
             input_: bytes, or a file object opened in binary mode.
 
         Returns:
-            The records and the file's schema.
+            The record (or records) and the file's schema.
 
         Raises:
             TypeError: ``input_`` is text.
@@ -707,7 +852,27 @@ class AvroBlob(MessageModel):
         return cls.deserialize(_read_bytes(input_))
 
     def __str__(self) -> str:
-        return json.dumps(self.content, indent=2, default=repr)
+        # Python's own rendering of the content, as hop-client 0.13 prints an AvroBlob.
+        return str(self.content)
+
+
+@dataclass
+class ExternalMessage(MessageModel):
+    """A message hop-client 0.13 offloaded to an archive (format ``external``).
+
+    0.13 could send, instead of a message too large for the broker, a pointer to where it
+    stored it. hop reads such pointers as this model; it neither fetches nor offloads.
+
+    Attributes:
+        url: where the message is stored. The body is the JSON object ``{"url": url}``.
+    """
+
+    format_name = "external"
+
+    url: str
+
+    def __str__(self) -> str:
+        return self.url
 
 
 def format_name(model: type | object) -> str:
@@ -728,6 +893,10 @@ def format_name(model: type | object) -> str:
 
 # --- the registry -------------------------------------------------------------------------
 
+#: The longest format label, in UTF-8 bytes. A ``_format`` header longer than this is
+#: simply an unknown label: it is neither cached nor echoed whole in a warning.
+MAX_LABEL_BYTES = 64
+
 _registry: dict[str, type[MessageModel]] = {}
 _BUILTIN_NAMES: set[str] = set()
 
@@ -741,13 +910,16 @@ def register_model(name: str, cls: type[MessageModel]) -> None:
 
     Raises:
         TypeError: ``cls`` is not a :class:`MessageModel` subclass.
-        ValueError: the label is empty or already taken by another class.
+        ValueError: the label is empty, longer than :data:`MAX_LABEL_BYTES` bytes, or
+            already taken by another class.
     """
     if not (isinstance(cls, type) and issubclass(cls, MessageModel)):
         raise TypeError(f"a message model must subclass hop.models.MessageModel, not {cls!r}")
     key = name.lower()
     if not key:
         raise ValueError("a format name must not be empty")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_LABEL_BYTES:
+        raise ValueError(f"a format name must be at most {MAX_LABEL_BYTES} bytes long")
     existing = _registry.get(key)
     if existing is not None and existing is not cls:
         raise ValueError(
@@ -786,8 +958,51 @@ def _register_builtin(cls: type[MessageModel]) -> None:
     _BUILTIN_NAMES.add(name)
 
 
-for _builtin in (Blob, JSONBlob, VOEvent, GCNCircular, GCNTextNotice, AvroBlob):
+for _builtin in (Blob, JSONBlob, VOEvent, GCNCircular, GCNTextNotice, AvroBlob, ExternalMessage):
     _register_builtin(_builtin)
+
+
+# --- format labels ------------------------------------------------------------------------
+
+# At most this many labels are remembered (decoded header values and unknown labels warned
+# about, together), each at most MAX_LABEL_BYTES long: a stream of junk labels costs at
+# most a few hundred kilobytes, held for the life of the process.
+_MAX_LABELS = 1000
+#: ``_format`` header values seen, decoded once each. hop.io's read loop looks labels up
+#: here directly; this and :data:`_warned_labels` are the one label cache of the process.
+_LABELS: dict[bytes, str] = {}
+#: Unknown labels already warned about (once each).
+_warned_labels: set[str] = set()
+
+
+def _label_text(value: bytes) -> str:
+    """The text of a ``_format`` header value, cached when short enough to be a label.
+
+    A value longer than :data:`MAX_LABEL_BYTES` cannot be any model's label: it is not
+    cached, and only its start is kept (with ``...``), so that the label is unknown and a
+    warning about it stays short.
+    """
+    if len(value) > MAX_LABEL_BYTES:
+        return value[:MAX_LABEL_BYTES].decode("utf-8", "replace") + "..."
+    label = value.decode("utf-8", "replace")
+    if len(_LABELS) + len(_warned_labels) < _MAX_LABELS:
+        _LABELS[value] = label
+    return label
+
+
+def _shown_label(label: str) -> str:
+    """``label`` cut to :data:`MAX_LABEL_BYTES` characters, for caching and messages."""
+    return label if len(label) <= MAX_LABEL_BYTES else label[:MAX_LABEL_BYTES] + "..."
+
+
+def _warn_unknown_label(label: str) -> None:
+    shown = _shown_label(label)
+    # Warn once per label; past the cache's bound, no more warnings (a junk stream).
+    if shown not in _warned_labels and len(_LABELS) + len(_warned_labels) < _MAX_LABELS:
+        _warned_labels.add(shown)
+        logger.warning(
+            "no model for format %r (is a plugin missing?); delivering it as a Blob", shown
+        )
 
 
 # --- per-message encoding and decoding ----------------------------------------------------
@@ -808,7 +1023,7 @@ def encode(message: object) -> tuple[str, bytes]:
         ``(format label, body bytes)``.
 
     Raises:
-        TypeError: the object is none of those.
+        TypeError: the object is none of those, or is nested too deeply to encode.
     """
     # The common case goes straight to json.dumps: this runs once per message sent.
     if type(message) in _JSON_TYPES:
@@ -816,61 +1031,153 @@ def encode(message: object) -> tuple[str, bytes]:
             return "json", _dumps(message).encode()
         except (TypeError, ValueError) as exc:
             raise TypeError(f"cannot send {type(message).__name__}: {exc}") from exc
+        except RecursionError:
+            raise TypeError(
+                f"cannot send {type(message).__name__}: it is nested too deeply to encode"
+            ) from None
     if isinstance(message, MessageModel):
-        serialized = message.serialize()
+        try:
+            serialized = message.serialize()
+        except RecursionError:
+            raise TypeError(
+                f"cannot send {type(message).__name__}: it is nested too deeply to encode"
+            ) from None
         return serialized["format"], serialized["content"]
     if isinstance(message, (bytes, bytearray, memoryview)):
         return "blob", bytes(message)
     try:
         return "json", _dumps(message).encode()
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(
             f"cannot send a {type(message).__name__}: give a hop.models.MessageModel, "
             "bytes, or a JSON-serializable value"
         ) from exc
 
 
-_warned_labels: set[str] = set()
-
-
-def _as_blob(body: bytes, reason: str, label: str | None) -> Blob:
+def _as_blob(body: bytes, reason: str, label: str | None, what: str | None = None) -> Blob:
+    if what is None:
+        what = repr(_shown_label(label)) if label is not None else "a legacy message"
     logger.warning(
         "delivering a %d-byte message as a Blob: it does not decode as %s (%s)",
         len(body),
-        repr(label) if label is not None else "a legacy message",
+        what,
         reason,
     )
     return Blob(bytes(body))
 
 
-def _decode_legacy(body: bytes) -> MessageModel:
-    """The rules for messages without ``_format`` (older clients' JSON envelope)."""
+# First bytes (after whitespace) that can start a JSON document (NaN and Infinity too, as
+# Python reads them), or a byte-order mark / UTF-16 or UTF-32 JSON, which json.loads reads.
+_JSON_START = frozenset(b'{["-0123456789tfnNI\x00\xef\xfe\xff')
+# A body starting with one of these goes straight to the JSON rules (the common case).
+_JSON_FIRST = _JSON_START - {0xEF}
+_UTF8_BOM = b"\xef\xbb\xbf"
+# How far to look for the first non-blank byte, and for a VOEvent root element (after
+# the XML declaration, comments and processing instructions).
+_SNIFF_BYTES = 256
+_VOEVENT_SNIFF_BYTES = 4096
+_VOEVENT_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?VOEvent[\s/>]")
+
+
+def _decode_headerless(body: bytes) -> MessageModel:
+    """The rules for messages without ``_format``.
+
+    Older clients' JSON envelope and plain JSON; GCN Kafka's JSON circulars, VOEvent XML and
+    text notices; anything else is a Blob. Recognition looks at the first bytes only; a
+    document that looks like a VOEvent or a text notice but does not parse is a Blob with
+    one warning.
+    """
+    head = body[:_SNIFF_BYTES].lstrip()
+    if head.startswith(_UTF8_BOM):
+        head = head[3:].lstrip()
+        if head[:1] == b"<":
+            return _decode_xml_headerless(body)
+    if not head:
+        return Blob(bytes(body))
+    first = head[0]
+    if first in _JSON_START:
+        return _decode_json_headerless(body)
+    if first == 0x3C:  # "<"
+        return _decode_xml_headerless(body)
+    if head.startswith(b"TITLE:"):
+        try:
+            _check_notice_lines(bytes(body))
+            return GCNTextNotice.load(bytes(body))
+        except Exception as exc:
+            return _as_blob(body, f"{type(exc).__name__}: {exc}", None, "a GCN text notice")
+    return Blob(bytes(body))
+
+
+# A line of a GCN text notice: an upper-case KEY, a colon. (GCNTextNotice.load is more
+# lenient, for notices a user loads on purpose; recognising one by its looks is strict.)
+_NOTICE_KEY_LINE = re.compile(r"[A-Z0-9][A-Z0-9_ ./()-]*:")
+
+
+def _check_notice_lines(body: bytes) -> None:
+    """Make sure every line is ``KEY: value``, indented (a continuation) or blank.
+
+    Raises:
+        DecodeError: a line is none of those.
+        UnicodeDecodeError: the text is not UTF-8.
+    """
+    for number, line in enumerate(body.decode("utf-8").splitlines(), start=1):
+        if line[:1].isspace() or not line.strip() or _NOTICE_KEY_LINE.match(line):
+            continue
+        raise DecodeError(f"line {number} is not 'KEY: value': {line!r:.80}")
+
+
+def _decode_xml_headerless(body: bytes) -> MessageModel:
+    if _VOEVENT_ROOT.search(body, 0, _VOEVENT_SNIFF_BYTES) is None:
+        return Blob(bytes(body))
+    try:
+        return VOEvent._from_xml(bytes(body))
+    except Exception as exc:
+        return _as_blob(body, f"{type(exc).__name__}: {exc}", None, "a VOEvent")
+
+
+def _decode_json_headerless(body: bytes) -> MessageModel:
     try:
         value = _loads(body)
-    except (ValueError, TypeError, RecursionError):
+    except RecursionError:
+        return _as_blob(body, "JSON nested too deeply", None, "JSON")
+    except (ValueError, TypeError):
         return Blob(bytes(body))
-    if isinstance(value, dict) and "format" in value and "content" in value:
-        label = value["format"]
-        content = value["content"]
-        if label == "blob":
-            # Older clients called JSON content "blob".
-            return JSONBlob(content)
-        cls = _registry.get(label.lower()) if isinstance(label, str) else None
-        if cls is not None:
-            try:
-                return cls._from_fields(content)
-            except Exception as exc:
-                return _as_blob(body, f"{type(exc).__name__}: {exc}", None)
+    if isinstance(value, dict):
+        if "format" in value and "content" in value:
+            label = value["format"]
+            content = value["content"]
+            if label == "blob":
+                # Older clients called JSON content "blob".
+                return JSONBlob(content)
+            cls = _registry.get(label.lower()) if isinstance(label, str) else None
+            if cls is not None:
+                try:
+                    return cls._from_fields(content)
+                except Exception as exc:
+                    return _as_blob(body, f"{type(exc).__name__}: {exc}", None)
+        elif "circularId" in value and _is_gcn_circular(value):
+            return GCNCircular._from_gcn_json(value)
     return JSONBlob(value)
+
+
+def _is_gcn_circular(value: dict[str, Any]) -> bool:
+    number = value.get("circularId")
+    return (
+        isinstance(number, (int, float))
+        and not isinstance(number, bool)
+        and isinstance(value.get("subject"), str)
+        and isinstance(value.get("body"), str)
+    )
 
 
 def decode(body: bytes | None, format_label: str | None) -> MessageModel:
     """Turn a received body and its ``_format`` label into a model. Never raises.
 
     Implements every rule of ``WIRE.md``: a known label decodes with its model; an unknown
-    label gives a :class:`Blob`; no label means the older clients' rules (JSON envelope,
-    plain JSON, else raw bytes). A body that does not decode as its label says is logged
-    (logger ``hop.models``) and delivered as a :class:`Blob` of its bytes.
+    label gives a :class:`Blob`; no label means the header-less rules (the older clients'
+    JSON envelope, plain JSON, GCN Kafka's VOEvents, text notices and JSON circulars, else
+    raw bytes). A body that does not decode as its label says is logged (logger
+    ``hop.models``) and delivered as a :class:`Blob` of its bytes.
 
     Args:
         body: the message value (``None`` for an empty message).
@@ -891,18 +1198,14 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
         return Blob(b"")
     try:
         if format_label is None:
-            return _decode_legacy(body)
+            if body and body[0] in _JSON_FIRST:
+                return _decode_json_headerless(body)
+            return _decode_headerless(body)
         cls = _registry.get(format_label)
         if cls is None:
             cls = _registry.get(format_label.lower())
         if cls is None:
-            # Warn once per label; the cap keeps a stream of junk labels from growing memory.
-            if format_label not in _warned_labels and len(_warned_labels) < 1000:
-                _warned_labels.add(format_label)
-                logger.warning(
-                    "no model for format %r (is a plugin missing?); delivering it as a Blob",
-                    format_label,
-                )
+            _warn_unknown_label(format_label)
             return Blob(bytes(body))
         return cls.deserialize(body)
     except Exception as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 import confluent_kafka
 import pytest
@@ -49,12 +49,13 @@ def test_every_builtin_model_round_trips_through_the_broker(topic_url: str) -> N
         AvroBlob.load_file(DATA / "example_avro.avro"),
         AvroBlob([{"a": 1, "b": None}, {"a": 2, "b": "x"}]),
         AvroBlob(
-            [{"id": "a", "n": 1}],
+            [{"id": "a", "n": 1}, {"id": "b", "n": 2}],
             {
                 "type": "record",
                 "name": "R",
                 "fields": [{"name": "id", "type": "string"}, {"name": "n", "type": "int"}],
             },
+            single_record=False,
         ),
     ]
     write_all(topic_url, sent)
@@ -97,11 +98,13 @@ def test_voevent_arrives_as_the_original_bytes(topic_url: str) -> None:
         while len(done) < len(partitions):
             message = consumer.poll(10)
             assert message is not None, "timed out reading back"
-            if message.error():
-                assert message.error().code() == confluent_kafka.KafkaError._PARTITION_EOF
-                done.add(message.partition())
+            error = message.error()
+            if error is not None:
+                assert error.code() == confluent_kafka.KafkaError._PARTITION_EOF
+                done.add(cast(int, message.partition()))
                 continue
-            values.append((message.value(), dict(message.headers() or [])))
+            raw_headers = cast(list[tuple[str, bytes]], message.headers() or [])
+            values.append((cast(bytes, message.value()), dict(raw_headers)))
     finally:
         consumer.close()
     assert len(values) == 1
@@ -110,7 +113,9 @@ def test_voevent_arrives_as_the_original_bytes(topic_url: str) -> None:
     assert headers["_format"] == b"voevent"
 
 
-def produce_raw(topic_url: str, messages: list[tuple[bytes, list[tuple[str, bytes]]]]) -> None:
+def produce_raw(
+    topic_url: str, messages: list[tuple[bytes, list[tuple[str, str | bytes | None]]]]
+) -> None:
     producer = confluent_kafka.Producer({"bootstrap.servers": topic_url.split("/")[2]})
     topic = topic_url.rsplit("/", 1)[1]
     for value, headers in messages:
