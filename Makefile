@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint typecheck unit bench tools clean
+.PHONY: test test-realdata demo lint typecheck unit bench tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ test: $(VENV)/.installed-test tools lint typecheck
 
 unit: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests/unit
+
+# The model checks over real-world alerts kept outside the repository.
+HOP_SHARED_DATA ?= ../shared/data
+test-realdata: $(VENV)/.installed-test
+	@if [ ! -d "$(HOP_SHARED_DATA)" ]; then \
+	  echo "make test-realdata: the real-world alerts are missing: no folder $(HOP_SHARED_DATA) (set HOP_SHARED_DATA)" >&2; \
+	  exit 1; \
+	fi
+	HOP_SHARED_DATA="$(abspath $(HOP_SHARED_DATA))" $(BIN)/python -m pytest tests/realdata
 
 demo: $(VENV)/.installed-local
 	$(BIN)/python examples/demo.py

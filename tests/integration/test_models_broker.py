@@ -44,7 +44,7 @@ def test_every_builtin_model_round_trips_through_the_broker(topic_url: str) -> N
         VOEvent.load_file(DATA / "example_voevent.xml"),
         VOEvent(ivorn="ivo://example/test#2", role="test", Who={"Date": "2024-01-01"}),
         GCNCircular.load_file(DATA / "example.gcn3"),
-        GCNCircular.load_file(DATA / "example_gcn_grb980329.gcn3"),
+        GCNCircular.load_file(DATA / "example_gcn_old.gcn3"),
         GCNTextNotice.load_file(DATA / "example_gcn_notice.txt"),
         AvroBlob.load_file(DATA / "example_avro.avro"),
         AvroBlob([{"a": 1, "b": None}, {"a": 2, "b": "x"}]),
