@@ -64,7 +64,7 @@ def check_alert_file(path: Path) -> MessageModel:
         assert round_trip(model) == model
         return model
     member = Deserializer[MEMBER_BY_SUFFIX[path.suffix]]
-    model = member.load_file(path)
+    model: MessageModel = member.load_file(path)
     assert isinstance(model, member.value)
     assert round_trip(model) == model
     with open(path, "rb") as file:
