@@ -57,6 +57,7 @@ def check_alert_file(path: Path) -> MessageModel:
         AssertionError: any way disagrees, or the model does not survive the wire.
     """
     raw = path.read_bytes()
+    model: MessageModel
     if path.suffix == LEGACY_SUFFIX:
         envelope = json.loads(raw)
         model = decode(raw, None)
@@ -64,8 +65,9 @@ def check_alert_file(path: Path) -> MessageModel:
         assert round_trip(model) == model
         return model
     member = Deserializer[MEMBER_BY_SUFFIX[path.suffix]]
-    model: MessageModel = member.load_file(path)
-    assert isinstance(model, member.value)
+    model = member.load_file(path)
+    expected: type[MessageModel] = member.value
+    assert isinstance(model, expected)
     assert round_trip(model) == model
     with open(path, "rb") as file:
         assert member.load(file) == model
