@@ -430,7 +430,7 @@ class ScramGateway:
     async def _connection(self, client: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         client.setblocking(False)
-        upstream_writer: asyncio.StreamWriter | None = None
+        opened: list[asyncio.StreamWriter] = []  # every stream of this connection, to close
         writer: asyncio.StreamWriter | None = None
         try:
             readable = loop.create_future()
@@ -462,19 +462,22 @@ class ScramGateway:
                 ssl_handshake_timeout=10 if use_tls else None,
             )
             writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-            upstream_reader, upstream_writer = await self._login(reader, writer)
+            opened.append(writer)
+            upstream_reader, upstream_writer = await self._login(reader, writer, opened)
             await self._relay(reader, writer, upstream_reader, upstream_writer)
         except (_Closed, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
             pass
         finally:
-            for each in (writer, upstream_writer):
-                if each is not None:
-                    each.close()
+            for each in opened:
+                each.close()
             if writer is None:
                 client.close()
 
     async def _login(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        opened: list[asyncio.StreamWriter],
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """Run the pre-authentication protocol; return the broker connection on success."""
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
@@ -492,13 +495,13 @@ class ScramGateway:
                 writer.write(_frame(answer))
                 await writer.drain()
                 if scram.done:
-                    return await self._logged_in(scram, upstream)
+                    return await self._logged_in(scram, upstream, opened)
                 continue
             api_key, api_version = struct.unpack_from(">hh", frame)
             if api_key == API_VERSIONS:
                 # Forwarded as it is: the broker's answer lists SaslHandshake/Authenticate.
                 if upstream is None:
-                    upstream = await self._open_upstream()
+                    upstream = await self._open_upstream(opened)
                 upstream[1].write(_frame(frame))
                 await upstream[1].drain()
                 writer.write(_frame(await _read_frame(upstream[0])))
@@ -540,7 +543,7 @@ class ScramGateway:
                 )
                 await writer.drain()
                 if scram.done:
-                    return await self._logged_in(scram, upstream)
+                    return await self._logged_in(scram, upstream, opened)
             else:
                 # Anything else before a successful login: the connection closes.
                 raise _Closed
@@ -549,16 +552,21 @@ class ScramGateway:
         self,
         scram: ScramServer,
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None,
+        opened: list[asyncio.StreamWriter],
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         assert scram.username is not None
         self.log.logins.append(scram.username)
-        return upstream or await self._open_upstream()
+        return upstream or await self._open_upstream(opened)
 
     def _refused(self, scram: ScramServer, error: ScramError) -> None:
         self.log.refusals.append(scram.username or str(error))
 
-    async def _open_upstream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.open_connection(*self.upstream, limit=2**24)
+    async def _open_upstream(
+        self, opened: list[asyncio.StreamWriter]
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(*self.upstream, limit=2**24)
+        opened.append(writer)
+        return reader, writer
 
     async def _relay(
         self,
@@ -595,6 +603,8 @@ class ScramBroker:
 
     gateway: ScramGateway
     broker: LocalBroker
+    #: The gateway's certificate (trust it for ``SASL_SSL``), when it has one.
+    ca_file: Path | None
 
     @property
     def bootstrap(self) -> str:
@@ -614,6 +624,7 @@ class ScramBrokerRunner:
         gateway_port = free_port()
         self.broker = LocalBroker(port=free_port(), advertised_port=gateway_port)
         self.gateway = ScramGateway(users, self.broker.port, gateway_port, certificate)
+        self._ca_file = certificate[0] if certificate is not None else None
 
     def __enter__(self) -> ScramBroker:
         self.broker.start()
@@ -622,7 +633,7 @@ class ScramBrokerRunner:
         except BaseException:
             self.broker.stop()
             raise
-        return ScramBroker(self.gateway, self.broker)
+        return ScramBroker(self.gateway, self.broker, self._ca_file)
 
     def __exit__(
         self,
