@@ -10,7 +10,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import confluent_kafka
@@ -25,6 +25,7 @@ from hop.errors import (
 )
 from hop.io import Consumer, Metadata, Producer, StartPosition, Stream, list_topics
 from hop.models import Blob, JSONBlob, MessageModel
+from tests.support.waiting import a_later_millisecond
 
 EARLIEST_EOS = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
 # Real consumer groups join in about half the session timeout on the test broker.
@@ -225,9 +226,8 @@ def test_last_n_of_each_partition(broker: LocalBroker, topic: str) -> None:
 def test_start_at_a_time(broker: LocalBroker, topic: str) -> None:
     url = f"kafka://{broker.bootstrap}/{topic}"
     raw_produce(broker.bootstrap, topic, [(b'"early"', None)] * 3, partition=0)
-    time.sleep(0.05)
-    middle = datetime.now(timezone.utc)
-    time.sleep(0.05)
+    middle = a_later_millisecond()  # timestamps count milliseconds: keep them apart
+    a_later_millisecond(middle)
     raw_produce(broker.bootstrap, topic, [(b'"late"', None)] * 2, partition=0)
     got = read_all(url, start_at=middle)
     assert [m for m, _ in got] == [JSONBlob("late"), JSONBlob("late")]

@@ -28,6 +28,7 @@ from hop.errors import (
 )
 from hop.io import Producer, StartPosition, Stream
 from hop.robust_publisher import RobustProducer
+from tests.support.waiting import wait_until
 
 HERE = Path(__file__).parent
 SCRIPT = HERE.parent / "support" / "robust_publisher_child.py"
@@ -223,8 +224,15 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_stream(
         # Pause the publisher to read the broker's whole content just before killing it;
         # whatever was in flight then is the publisher's to resend.
         process.send_signal(signal.SIGSTOP)
-        time.sleep(0.3)  # let the broker finish requests already in its socket
-        before = _read(url)
+        # Requests already in the broker's socket may still land: read until nothing more does.
+        reads = [_read(url)]
+
+        def settled() -> bool:
+            reads.append(_read(url))
+            return reads[-1] == reads[-2]
+
+        wait_until(settled, 30, "the broker to take no more messages")
+        before = reads[-1]
         own_broker.kill()
         own_broker.start()
         process.send_signal(signal.SIGCONT)
