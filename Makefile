@@ -47,11 +47,12 @@ tools:
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks noxfile.py
+	$(BIN)/ruff format --check src tests benchmarks noxfile.py
 
+# The tests are type-checked as strictly as the package.
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict src tests noxfile.py
 
 test: $(VENV)/.installed-test tools lint typecheck
 	$(call pytest)

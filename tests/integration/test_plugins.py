@@ -14,6 +14,7 @@ import textwrap
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,12 +167,12 @@ def test_plugin_is_discovered_and_its_models_registered(install_plugin: InstallP
     ]
     assert "donut" not in registered_models()
     plugins.discover()
-    known = registered_models()
+    known: dict[str, Any] = registered_models()  # plugin models take their own arguments
     assert known["donut"].__module__ == "hop_donut"
     assert plugins.plugin_models() == {"donut": "donut", "muffin": "donut"}
     assert plugins.get_plugin_manager().has_plugin("donut")
 
-    deserializer = build_deserializer()
+    deserializer: Any = build_deserializer()  # with the plugins' members
     donut = deserializer["DONUT"].load('{"flavor": "jam", "holes": 0}')
     assert donut == known["donut"]("jam", 0)
     label, body = encode(donut)
@@ -190,7 +191,8 @@ def test_plugin_model_round_trips_through_the_broker(
 ) -> None:
     install_plugin(DONUT)
     plugins.discover()
-    donut, muffin = registered_models()["donut"], registered_models()["muffin"]
+    models: dict[str, Any] = registered_models()
+    donut, muffin = models["donut"], models["muffin"]
     sent = [donut("glazed", 1), muffin("bran"), donut("jam", 0)]
     with Stream(auth=False).open(topic_url, "w") as producer:
         for message in sent:
@@ -207,7 +209,8 @@ def test_plugin_models_file_loading(install_plugin: InstallPlugin, tmp_path: Pat
     plugins.discover()
     path = tmp_path / "d.json"
     path.write_text('{"flavor": "maple"}')
-    assert build_deserializer()["DONUT"].load_file(path) == registered_models()["donut"]("maple")
+    donut: Any = registered_models()["donut"]
+    assert build_deserializer()["DONUT"].load_file(path) == donut("maple")
 
 
 def test_rediscovery_forgets_uninstalled_plugins(install_plugin: InstallPlugin) -> None:

@@ -408,7 +408,8 @@ def test_avro_file_loads_records_and_schema() -> None:
 
 
 def test_avro_single_record_is_a_list_of_one() -> None:
-    assert AvroBlob({"a": 1}).content == [{"a": 1}]
+    record: Any = {"a": 1}  # a lone record, not the annotated list
+    assert AvroBlob(record).content == [{"a": 1}]
 
 
 @pytest.mark.parametrize(
@@ -525,6 +526,7 @@ def test_avro_memory_bomb_of_empty_records_is_refused() -> None:
 
 
 def test_avro_inferred_schemas_never_hold_zero_size_values() -> None:
+    records: list[Any]
     for records in ([{"a": None}], [{"l": [None, None]}], [{"d": {}}], [], [{"l": []}]):
         blob = round_trip(AvroBlob(records))
         assert isinstance(blob, AvroBlob)
