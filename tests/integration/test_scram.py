@@ -157,8 +157,19 @@ def _answer(sock: socket.socket) -> bytes:
         _kafka_request(0, 3),  # Produce
         _kafka_request(36, 1, struct.pack(">i", 3) + b"n,,"),  # SaslAuthenticate first
         _kafka_request(17, 1, struct.pack(">h", 5) + b"PLAIN"),  # another mechanism
+        _kafka_request(17, 1),  # a handshake without its mechanism
+        _kafka_request(17, 3, struct.pack(">h", 13) + b"SCRAM-SHA-512"),  # an unknown version
+        struct.pack(">i", 2**30) + b"\x00\x11",  # a frame far too large
     ],
-    ids=["metadata", "produce", "authenticate-first", "handshake-plain"],
+    ids=[
+        "metadata",
+        "produce",
+        "authenticate-first",
+        "handshake-plain",
+        "handshake-truncated",
+        "handshake-v3",
+        "huge-frame",
+    ],
 )
 def test_gateway_closes_on_other_requests_before_login(
     scram_broker: ScramBroker, request_bytes: bytes
@@ -166,7 +177,7 @@ def test_gateway_closes_on_other_requests_before_login(
     with socket.create_connection(("127.0.0.1", scram_broker.gateway.port), timeout=10) as sock:
         sock.sendall(request_bytes)
         answer = _answer(sock)
-    if request_bytes[4:6] == struct.pack(">h", 17):
+    if request_bytes.endswith(b"PLAIN"):
         # The handshake is answered (error 33, SCRAM-SHA-512 offered) before the close.
         assert answer[8:10] == struct.pack(">h", 33) and answer.endswith(b"SCRAM-SHA-512")
     else:

@@ -465,8 +465,15 @@ class ScramGateway:
             opened.append(writer)
             upstream_reader, upstream_writer = await self._login(reader, writer, opened)
             await self._relay(reader, writer, upstream_reader, upstream_writer)
-        except (_Closed, ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, OSError):
-            pass
+        except (
+            _Closed,
+            OSError,  # ConnectionError, ssl.SSLError and the like: the peer went away
+            asyncio.IncompleteReadError,
+            asyncio.TimeoutError,  # a TLS handshake that never finished
+            struct.error,  # a frame too short for what it claims to be
+            ValueError,
+        ):
+            pass  # whatever went wrong, this connection is over; the gateway serves on
         finally:
             for each in opened:
                 each.close()
