@@ -3,7 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint typecheck unit bench tools clean
+.PHONY: test test-realdata test-all test-oldest-newest demo lint typecheck unit bench tools clean
+
+# pytest exits 5 when it ran no test: for every target here that is a failure, said plainly.
+define pytest
+$(BIN)/python -m pytest $(1) || { status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "make: pytest ran no test ($(or $(1),the whole suite))" >&2; fi; \
+	  exit $$status; }
+endef
+
+# pyenv's interpreters (versions/3.10.13/bin and so on) go on PATH, where nox looks for
+# python3.10 ... python3.13; a Python that is missing fails its nox session.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null)
+empty :=
+space := $(empty) $(empty)
+PYENV_BINS := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.1[0-9].*/bin)))
+NOX := PATH="$(if $(PYENV_BINS),$(PYENV_BINS):)$$PATH" $(BIN)/nox
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,17 +47,35 @@ tools:
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks noxfile.py
+	$(BIN)/ruff format --check src tests benchmarks noxfile.py
 
+# The tests are type-checked as strictly as the package.
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict src tests noxfile.py
 
 test: $(VENV)/.installed-test tools lint typecheck
-	$(BIN)/python -m pytest
+	$(call pytest)
 
 unit: $(VENV)/.installed-test
-	$(BIN)/python -m pytest tests/unit
+	$(call pytest,tests/unit)
+
+# The whole suite on every supported Python, each in its own virtualenv under .nox/.
+test-all: $(VENV)/.installed-test tools
+	$(NOX) -s tests
+
+# The oldest and the newest supported Python (what CI runs besides make test).
+test-oldest-newest: $(VENV)/.installed-test tools
+	$(NOX) -s tests-3.10 tests-3.13
+
+# The model checks over real-world alerts kept outside the repository.
+HOP_SHARED_DATA ?= ../shared/data
+test-realdata: $(VENV)/.installed-test
+	@if [ ! -d "$(HOP_SHARED_DATA)" ]; then \
+	  echo "make test-realdata: the real-world alerts are missing: no folder $(HOP_SHARED_DATA) (set HOP_SHARED_DATA)" >&2; \
+	  exit 1; \
+	fi
+	HOP_SHARED_DATA="$(abspath $(HOP_SHARED_DATA))" $(call pytest,tests/realdata)
 
 demo: $(VENV)/.installed-local
 	$(BIN)/python examples/demo.py
@@ -51,4 +84,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .nox build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache

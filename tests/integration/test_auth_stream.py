@@ -29,6 +29,7 @@ from hop.auth import Auth, write_auth_data
 from hop.configure import SETTINGS, get_config_path
 from hop.errors import CredentialError
 from hop.io import Producer, StartPosition, Stream
+from tests.support.messages import content
 
 SECRET = "s3cr3t-Pa55word"
 
@@ -64,13 +65,13 @@ def recorded() -> Iterator[Recorded]:
     record = Recorded(patcher)
     closed_port = free_port()
 
-    class RecordingProducer(confluent_kafka.Producer):  # type: ignore[misc]
+    class RecordingProducer(confluent_kafka.Producer):
         def __init__(self, settings: dict[str, Any]) -> None:
             record.producer_settings.append(dict(settings))
             # A real client validates the settings; a closed port keeps it from connecting.
             super().__init__({**settings, "bootstrap.servers": f"127.0.0.1:{closed_port}"})
 
-        def produce(self, topic: str, value: bytes, key: Any = None, **kwargs: Any) -> None:
+        def produce(self, topic: str, value: Any = None, *args: Any, **kwargs: Any) -> None:
             record.produced.append((topic, value, list(kwargs.get("headers") or [])))
 
     def recording_consumer(settings: dict[str, Any]) -> Any:
@@ -190,7 +191,7 @@ def test_packed_sender_reaches_a_reader_through_the_broker(
     reader = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
     with reader.open(f"{broker_url}/{topic}", "r") as consumer:
         received = list(consumer.read(metadata=True))
-    assert [message.content for message, _ in received] == [{"alert": 1}]
+    assert [content(message) for message, _ in received] == [{"alert": 1}]
     assert header(received[0][1].headers, "_sender") == b"dave"
 
 

@@ -28,6 +28,7 @@ from hop.cli._progress import ProgressBar
 from hop.errors import AuthorizationError
 from hop.io import StartPosition
 from hop.models import GCNCircular, VOEvent
+from tests.support.waiting import a_later_millisecond
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CIRCULAR = EXAMPLES / "example.gcn3"
@@ -330,9 +331,8 @@ def test_start_at_a_time(hop_run: Any, broker: LocalBroker, topic: str) -> None:
     url = one_partition_topic(broker, topic)
     assert hop_run("publish", url, "-f", "JSON", "--no-auth", stdin=b'"before"\n').code == 0
     # Clear gaps on both sides: timestamps are the clients' clocks, in milliseconds.
-    time.sleep(0.05)
-    middle = datetime.now(timezone.utc)
-    time.sleep(0.05)
+    middle = a_later_millisecond()
+    a_later_millisecond(middle)
     assert hop_run("publish", url, "-f", "JSON", "--no-auth", stdin=b'"after"\n').code == 0
     read = hop_run("subscribe", url, "-s", middle.isoformat(), "-e", "--no-auth")
     assert read.code == 0, read

@@ -106,7 +106,7 @@ header_keys = st.one_of(
     # librdkafka keeps header keys as C strings: a NUL would cut the key short on the wire.
     # confluent-kafka 2.16 crashes the process (SIGSEGV) on a key that is not valid UTF-8
     # (a lone surrogate), so no producer may be given one.
-    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=10),
+    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=10),
 )
 header_values = st.one_of(
     st.none(),
@@ -131,7 +131,7 @@ wire_messages = st.lists(
 )
 @given(messages=wire_messages)
 def test_consumer_survives_any_body_under_any_headers(
-    broker: LocalBroker, messages: list[tuple[bytes | None, list[tuple[str, bytes | None]]]]
+    broker: LocalBroker, messages: list[tuple[bytes | None, list[tuple[str, str | bytes | None]]]]
 ) -> None:
     topic = f"property-{uuid.uuid4().hex}"
     producer = confluent_kafka.Producer({"bootstrap.servers": broker.bootstrap})

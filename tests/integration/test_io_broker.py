@@ -10,7 +10,7 @@ import uuid
 import warnings
 import weakref
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import confluent_kafka
@@ -25,6 +25,8 @@ from hop.errors import (
 )
 from hop.io import Consumer, Metadata, Producer, StartPosition, Stream, list_topics
 from hop.models import Blob, JSONBlob, MessageModel
+from tests.support.messages import content
+from tests.support.waiting import a_later_millisecond
 
 EARLIEST_EOS = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
 # Real consumer groups join in about half the session timeout on the test broker.
@@ -151,7 +153,7 @@ def test_test_messages_are_skipped_unless_asked(broker: LocalBroker, topic_url: 
     )
     assert [m for m, _ in read_all(topic_url)] == [JSONBlob({"real": 1})]
     shown = read_all(topic_url, ignoretest=False)
-    assert sorted(json.dumps(m.content) for m, _ in shown) == sorted(
+    assert sorted(json.dumps(content(m)) for m, _ in shown) == sorted(
         ['{"real": 1}', '{"test": 1}', '{"test": 2}']
     )
     assert sum(Consumer.is_test(pair) for pair in shown) == 2
@@ -196,7 +198,7 @@ def test_earliest_until_eos_over_partitions_and_topics(broker_url: str) -> None:
     assert len(got) == 80
     assert {meta.topic for _, meta in got} == set(topics)
     assert len({(meta.topic, meta.partition) for _, meta in got}) > 2  # several partitions
-    assert sorted((m.content["t"], m.content["i"]) for m, _ in got) == [  # type: ignore[attr-defined]
+    assert sorted((content(m)["t"], content(m)["i"]) for m, _ in got) == [
         (t, i) for t in range(2) for i in range(40)
     ]
 
@@ -217,17 +219,14 @@ def test_last_n_of_each_partition(broker: LocalBroker, topic: str) -> None:
         )
     url = f"kafka://{broker.bootstrap}/{topic}"
     got = read_all(url, start_at=-3)
-    assert sorted(m.content for m, _ in got) == [  # type: ignore[attr-defined]
-        [p, i] for p in (0, 1) for i in (7, 8, 9)
-    ]
+    assert sorted(content(m) for m, _ in got) == [[p, i] for p in (0, 1) for i in (7, 8, 9)]
 
 
 def test_start_at_a_time(broker: LocalBroker, topic: str) -> None:
     url = f"kafka://{broker.bootstrap}/{topic}"
     raw_produce(broker.bootstrap, topic, [(b'"early"', None)] * 3, partition=0)
-    time.sleep(0.05)
-    middle = datetime.now(timezone.utc)
-    time.sleep(0.05)
+    middle = a_later_millisecond()  # timestamps count milliseconds: keep them apart
+    a_later_millisecond(middle)
     raw_produce(broker.bootstrap, topic, [(b'"late"', None)] * 2, partition=0)
     got = read_all(url, start_at=middle)
     assert [m for m, _ in got] == [JSONBlob("late"), JSONBlob("late")]
@@ -246,14 +245,14 @@ def test_a_group_resumes_after_its_last_committed_message(topic_url: str) -> Non
     first: list[int] = []
     with stream.open(topic_url, "r", group_id=group, session_timeout=GROUP_SESSION) as consumer:
         for message in consumer:
-            first.append(message.content)  # type: ignore[attr-defined]
+            first.append(content(message))
             if len(first) == 4:
                 break
     second: list[int] = []
     with Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True).open(
         topic_url, "r", group_id=group, session_timeout=GROUP_SESSION
     ) as consumer:
-        second = [m.content for m in consumer]  # type: ignore[attr-defined]
+        second = [content(m) for m in consumer]
     assert len(first) == 4
     assert sorted(first + second) == list(range(10))
 
@@ -280,11 +279,11 @@ def test_mark_done_without_autocommit(topic_url: str) -> None:
     stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
     with stream.open(topic_url, "r", group_id=group, session_timeout=GROUP_SESSION) as consumer:
         for message, meta in consumer.read(metadata=True, autocommit=False):
-            if message.content % 2 == 0:  # type: ignore[attr-defined]
+            if content(message) % 2 == 0:
                 consumer.mark_done(meta, asynchronous=False)
     # Only explicit marks were committed; per partition, resuming starts after the last mark.
     with stream.open(topic_url, "r", group_id=group, session_timeout=GROUP_SESSION) as consumer:
-        again = [m.content for m in consumer]  # type: ignore[attr-defined]
+        again = [content(m) for m in consumer]
     assert set(again) <= {1, 3, 5}
 
 
@@ -301,7 +300,7 @@ def test_two_consumers_in_a_group_split_the_partitions(topic_url: str) -> None:
     def run(index: int) -> None:
         try:
             for message in consumers[index].read(batch_timeout=timedelta(seconds=0.1)):
-                seen[index].append(message.content)  # type: ignore[attr-defined]
+                seen[index].append(content(message))
         except BaseException as exc:  # surfaced by the assertion below
             errors.append(exc)
 
@@ -344,7 +343,7 @@ def test_skip_duplicates_drops_resent_copies(broker: LocalBroker, topic: str) ->
     raw_produce(broker.bootstrap, topic, records, partition=0)
     url = f"kafka://{broker.bootstrap}/{topic}"
     assert len(read_all(url)) == 8
-    deduped = [m.content["n"] for m, _ in read_all(url, skip_duplicates=True)]  # type: ignore[attr-defined]
+    deduped = [content(m)["n"] for m, _ in read_all(url, skip_duplicates=True)]
     assert deduped == [0, 1, 2, 3, 4]
     with EARLIEST_EOS.open(url, "r") as consumer:
         # A window of 3 ids has forgotten 0 and 2 when their copies come, not 4.

@@ -94,7 +94,8 @@ def test_headerless_gcn_messages_through_installed_hop_subscribe(
     records: list[dict[str, Any]] = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["format"] for r in records] == [label for _, _, _, label in FAMILIES]
     assert records[2]["content"] == json.loads(gcn.JSON_NOTICE)
-    assert records[3]["content"]["header"]["subject"] == "GRB 261126A: hop test circular"
+    # -j shows a circular as its text, as 'hop publish' reads it back from a .gcn3 file
+    assert "SUBJECT: GRB 261126A: hop test circular\n" in records[3]["content"]
     assert base64.b64decode(records[4]["content"]) == gcn.BINARY_PACKET
     assert b"VOEvent" in result.stderr  # the one warning, about the malformed document
 

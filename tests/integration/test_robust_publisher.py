@@ -28,6 +28,8 @@ from hop.errors import (
 )
 from hop.io import Producer, StartPosition, Stream
 from hop.robust_publisher import RobustProducer
+from tests.support.messages import content
+from tests.support.waiting import wait_until
 
 HERE = Path(__file__).parent
 SCRIPT = HERE.parent / "support" / "robust_publisher_child.py"
@@ -38,7 +40,7 @@ FAST_RECONNECT = {"reconnect.backoff.max.ms": 200}
 def _read(url: str, *, skip_duplicates: bool = False) -> list[int]:
     stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
     with stream.open(url, "r", skip_duplicates=skip_duplicates) as consumer:
-        return [message.content["i"] for message in consumer]  # type: ignore[attr-defined]
+        return [content(message)["i"] for message in consumer]
 
 
 def _publisher(
@@ -118,15 +120,15 @@ def test_messages_go_out_as_written_and_the_journal_empties(
     stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
     with stream.open(f"{broker_url}/{topic}", "r") as consumer:
         # Two partitions (keyed and not): order between them is not defined.
-        second, first = sorted(consumer.read(metadata=True), key=lambda m: str(m[0].content))  # type: ignore[attr-defined]
-    assert first[0].content == {"i": 1}  # type: ignore[attr-defined]
+        second, first = sorted(consumer.read(metadata=True), key=lambda m: str(content(m[0])))
+    assert content(first[0]) == {"i": 1}
     assert first[1].key == b"k1"
     names = [name for name, _ in first[1].headers]
     assert names == ["h", "_id", "_format"]
-    assert second[0].content == b"raw"  # type: ignore[attr-defined]
+    assert content(second[0]) == b"raw"
     with stream.open(f"{broker_url}/{other}", "r", ignoretest=False) as consumer:
         ((message, meta),) = list(consumer.read(metadata=True))
-    assert message.content == {"i": 2}  # type: ignore[attr-defined]
+    assert content(message) == {"i": 2}
     assert [(n, v) for n, v in meta.headers if n in ("h", "_test")] == [
         ("h", b"a"),
         ("h", b"b"),
@@ -223,8 +225,15 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_stream(
         # Pause the publisher to read the broker's whole content just before killing it;
         # whatever was in flight then is the publisher's to resend.
         process.send_signal(signal.SIGSTOP)
-        time.sleep(0.3)  # let the broker finish requests already in its socket
-        before = _read(url)
+        # Requests already in the broker's socket may still land: read until nothing more does.
+        reads = [_read(url)]
+
+        def settled() -> bool:
+            reads.append(_read(url))
+            return reads[-1] == reads[-2]
+
+        wait_until(settled, 30, "the broker to take no more messages")
+        before = reads[-1]
         own_broker.kill()
         own_broker.start()
         process.send_signal(signal.SIGCONT)

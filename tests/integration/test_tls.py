@@ -32,6 +32,7 @@ from hop._rdkafka_config import security_settings, tls_settings
 from hop.auth import Auth
 from hop.errors import AuthenticationError, KafkaError, translate_kafka_error
 from hop.io import StartPosition, Stream
+from tests.support.messages import content
 
 
 @dataclass
@@ -164,6 +165,7 @@ def test_right_ca_connects_and_messages_flow(tls_broker: TLSBroker) -> None:
     assert producer.flush(15) == 0
     assert len(delivered) == 1
     partition = delivered[0].partition()
+    assert partition is not None
 
     consumer = confluent_kafka.Consumer(
         _settings(tls_broker, tls_broker.ca_file, **{"group.id": f"g-{uuid.uuid4().hex}"})
@@ -223,7 +225,7 @@ def test_hop_stream_over_tls(tls_broker: TLSBroker) -> None:
         producer.write({"over": "tls"})
     reader = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
     with reader.open(url, "r", config=config) as consumer:
-        assert [message.content for message in consumer.read()] == [{"over": "tls"}]
+        assert [content(message) for message in consumer.read()] == [{"over": "tls"}]
 
 
 @pytest.mark.broker

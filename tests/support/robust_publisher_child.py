@@ -33,13 +33,13 @@ def _hold_second_half(total: int) -> threading.Event:
     everything = threading.Event()
     mark = PublicationJournal.mark_messages_sent
 
-    def held(journal: PublicationJournal, seqs: Sequence[int]) -> None:
+    def held(self: PublicationJournal, seqs: Sequence[int]) -> None:
         acknowledged.update(seqs)
-        mark(journal, [seq for seq in seqs if seq < total // 2])
+        mark(self, [seq for seq in seqs if seq < total // 2])
         if len(acknowledged) == total:
             everything.set()
 
-    PublicationJournal.mark_messages_sent = held  # type: ignore[method-assign, assignment]
+    PublicationJournal.mark_messages_sent = held  # type: ignore[method-assign]
     return everything
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,20 @@ def help_text(words: tuple[str, ...]) -> str:
     return out.getvalue()
 
 
+_SHORT_AND_LONG = re.compile(r"(-\w) ([A-Z_]+), (--[\w-]+) \2")
+
+
+def comparable(text: str) -> str:
+    """Help text in the form every supported Python's argparse agrees on.
+
+    Python 3.13's argparse writes ``-f, --format FORMAT`` where older ones write
+    ``-f FORMAT, --format FORMAT`` (which also moves the help column and the wrapping): the
+    documentation quotes the older form, so on 3.13 both are compared in the newer form with
+    the whitespace folded.
+    """
+    return " ".join(_SHORT_AND_LONG.sub(r"\1, \3 \2", text).split())
+
+
 def test_every_command_is_covered() -> None:
     names = {" ".join(words) for words in ALL_COMMANDS}
     assert {"", "publish", "subscribe", "list-topics", "version", "local-broker", "auth"} <= names
@@ -50,6 +66,9 @@ def test_help_is_quoted_in_the_docs(
     monkeypatch.setenv("COLUMNS", "100")
     block = f"```text\n{help_text(words)}```"
     docs = DOCS.read_text(encoding="utf-8")
+    if sys.version_info >= (3, 13):
+        assert comparable(block) in comparable(docs), f"docs/cli.md does not match:\n{block}"
+        return
     assert block in docs, (
         f"docs/cli.md does not quote the current 'hop {' '.join(words)} --help'; "
         f"replace its block with:\n{block}"

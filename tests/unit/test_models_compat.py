@@ -25,6 +25,7 @@ from hop.models import (
     format_name,
     registered_models,
 )
+from tests.support.make_example_avro import RECORDS, SCHEMA
 from tests.support.paths import DATA
 
 VOEVENT_XML = DATA / "example_voevent.xml"
@@ -43,10 +44,11 @@ def round_trip(model: MessageModel) -> MessageModel:
 
 def test_voevent_attributes_are_plain_keys() -> None:
     event = VOEvent.load_file(VOEVENT_XML)
-    first = event.What["Param"][0]
-    assert first["name"] == "Packet_Type"
-    assert first["value"] == "150"
-    assert first["dataType"] == "int"
+    first, second = event.What["Param"][:2]
+    assert first["name"] == "TransientName"
+    assert first["value"] == "HT2025vzq"
+    assert second["value"] == "2"
+    assert second["dataType"] == "int"
     assert "@name" not in first and "@value" not in first
 
 
@@ -88,7 +90,7 @@ def test_voevent_str_is_indented_json_of_the_fields() -> None:
     event = VOEvent.load_file(VOEVENT_XML)
     shown = str(event)
     assert shown.startswith("{\n  ")
-    assert json.loads(shown)["What"]["Param"][0]["value"] == "150"
+    assert json.loads(shown)["What"]["Param"][0]["value"] == "HT2025vzq"
 
 
 # --- AvroBlob ---------------------------------------------------------------------------------
@@ -124,10 +126,13 @@ def test_avro_several_records_with_single_record_false() -> None:
 
 
 def test_avro_one_record_container_reads_as_that_record() -> None:
-    blob = AvroBlob.load_file(AVRO)
+    import io
+
+    out = io.BytesIO()
+    fastavro.writer(out, fastavro.parse_schema(SCHEMA), RECORDS[:1])
+    blob = AvroBlob.load(out.getvalue())
     assert blob.single_record is True
-    assert isinstance(blob.content, dict)
-    assert blob.content["arr"] == [1, 2, 3, 4]
+    assert blob.content == RECORDS[0]
 
 
 def test_avro_multi_record_container_from_another_writer_is_read() -> None:
