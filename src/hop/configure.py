@@ -139,6 +139,11 @@ def _parse_session_timeout(value: object) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _parse_connect_timeout(value: object) -> float | None:
+    seconds = _seconds(value)
+    return None if seconds == 0 else seconds
+
+
 @dataclass(frozen=True)
 class Setting:
     """One general setting that ``config.toml`` and ``HOP_*`` variables may give.
@@ -176,6 +181,13 @@ SETTINGS: Mapping[str, Setting] = {
             _parse_session_timeout,
             "seconds a consumer group waits for a silent member before handing its "
             "partitions to others; above 0, at most 3600 (a datetime.timedelta once loaded)",
+        ),
+        Setting(
+            "connect_timeout",
+            _parse_connect_timeout,
+            "seconds a producer waits for some broker to answer at all before it gives up "
+            "(a broker that answered once is waited for as long as necessary); 0 waits "
+            "forever (None once loaded); default 15",
         ),
     )
 }

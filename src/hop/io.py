@@ -31,11 +31,14 @@ import confluent_kafka
 from . import _rdkafka_config
 from ._url import KafkaURL, parse_url
 from .errors import (
+    AuthenticationError,
     BrokerUnavailableError,
+    ClientError,
     ConfigurationError,
     CredentialError,
     DeliveryError,
     HopError,
+    KafkaError,
     KafkaTimeoutError,
     StreamStateError,
     translate_kafka_error,
@@ -82,32 +85,101 @@ _AUTH_CODES = frozenset(
 _LOG_INTERVAL = 30.0
 
 
+#: How long a producer waits for some broker to answer at all before it gives up; a broker
+#: that answered once and then went away is waited for as long as necessary.
+DEFAULT_CONNECT_TIMEOUT = 15.0
+
+# What librdkafka's reasons for a failed connection mean to a person, most telling first.
+_CONNECT_FAILURES = (
+    ("SSL_HANDSHAKE", "TLS handshake failed"),
+    ("SSL handshake failed", "TLS handshake failed"),
+    ("AUTH_HANDSHAKE", "authentication failed"),
+    ("SASL", "authentication failed"),
+    ("Failed to resolve", "host name not resolved"),
+    ("Connection refused", "connection refused"),
+    ("timed out", "connection timed out"),
+)
+_SECURE_FAILURES = frozenset({"TLS handshake failed", "authentication failed"})
+_UNREACHABLE_FAILURES = frozenset({"connection refused", "host name not resolved"})
+
+
+def _connect_failure(text: str) -> str | None:
+    for marker, meaning in _CONNECT_FAILURES:
+        if marker in text:
+            return meaning
+    return None
+
+
 class _ClientErrors:
-    """Receives librdkafka's client-wide errors (``error_cb``) for one client.
+    """Receives librdkafka's client-wide errors (``error_cb``) and log lines for one client.
 
     Logs each kind at most once per ``_LOG_INTERVAL`` (a broker that is down reports itself
     several times a second), and remembers errors that no retry will cure, a fatal error or
-    a refused credential, so the client can raise them instead of waiting forever.
+    a refused credential, so the client can raise them instead of waiting forever. It also
+    remembers why connections failed (refused, not resolved, TLS, authentication) and
+    whether librdkafka found every broker down, so that a client which never reached any
+    broker can say why instead of waiting.
     """
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, secure: bool = False) -> None:
         self._what = what
+        self._secure = secure
         self._last_logged: dict[int, float] = {}
         self.stopping: confluent_kafka.KafkaError | None = None
+        #: why the last connection failed, in a person's words, or None.
+        self.failure: str | None = None
+        #: librdkafka reported every broker down.
+        self.all_down = False
 
     def __call__(self, error: confluent_kafka.KafkaError) -> None:
         code = error.code()
         if error.fatal() or code in _AUTH_CODES:
             self.stopping = error
+        if code == confluent_kafka.KafkaError._ALL_BROKERS_DOWN:
+            self.all_down = True
+        else:
+            self.failure = _connect_failure(error.str() or "") or self.failure
         now = time.monotonic()
         if now - self._last_logged.get(code, -_LOG_INTERVAL) >= _LOG_INTERVAL:
             self._last_logged[code] = now
             logger.warning("%s: %s", self._what, error.str())
 
+    def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
+        """librdkafka's log lines: passed on at DEBUG, and read for why connecting failed."""
+        _rdkafka_config.LIBRDKAFKA_LOGGER.debug(msg, *args)
+        if "FAIL" in msg or "FAIL" in args:
+            text = " ".join(str(part) for part in (msg, *args))
+            self.failure = _connect_failure(text) or self.failure
+
     def check(self, context: str) -> None:
         """Raise the error that stops this client, if there is one."""
         if self.stopping is not None:
             raise translate_kafka_error(self.stopping, context)
+
+    def never_reached(self, context: str, waited: float | None, detail: str = "") -> KafkaError:
+        """The error for a client that no broker ever answered.
+
+        Args:
+            context: what hop was doing.
+            waited: how long it waited, in seconds, if that is worth saying.
+            detail: what was lost, e.g. "3 message(s) not delivered".
+        """
+        reason = self.failure or "no answer"
+        how_long = f" within {waited:g} s" if waited is not None else ""
+        message = f"{context}: no broker answered{how_long} ({reason})"
+        if detail:
+            message += f"; {detail}"
+        if reason in _SECURE_FAILURES and self._secure:
+            return AuthenticationError(
+                f"{message}; if the broker takes no credential (a plaintext listener), "
+                "connect without one (hop's --no-auth, Stream(auth=False)), or use a "
+                "credential whose protocol is the broker's"
+            )
+        if reason in _SECURE_FAILURES:
+            return AuthenticationError(message)
+        return BrokerUnavailableError(
+            f"{message} (is the broker address right and the broker running?)"
+        )
 
 
 class StartPosition(Enum):
@@ -145,6 +217,19 @@ class Metadata:
     key: str | bytes | None
     headers: Headers
     _raw: confluent_kafka.Message = field(repr=False, compare=False)
+
+    @classmethod
+    def from_message(cls, msg: confluent_kafka.Message) -> Metadata:
+        """The metadata of a message as confluent-kafka gives it (from ``read_raw``).
+
+        Args:
+            msg: a ``confluent_kafka.Message`` that carries a message, not an error.
+
+        Returns:
+            Its ``Metadata``, as ``read(metadata=True)`` would give it.
+        """
+        headers: Headers = msg.headers() or []  # type: ignore[assignment]
+        return _metadata(msg, headers)
 
 
 # UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness in batches: a
@@ -299,14 +384,25 @@ class Producer:
         *,
         produce_timeout: timedelta | float = timedelta(0),
         config: Mapping[str, Any] | None = None,
+        connect_timeout: timedelta | float | None = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         self._url = url
         self._produce_timeout = _timedelta(produce_timeout, "produce_timeout")
+        self._connect_timeout = (
+            None
+            if connect_timeout is None
+            else _timedelta(connect_timeout, "connect_timeout").total_seconds() or None
+        )
+        self._opened_at = time.monotonic()
+        # Whether some broker ever answered: until then, waiting is bounded by
+        # connect_timeout; afterwards a broker that went away is waited for.
+        self._reached = False
+        self._flush_failures = 0
         self._default_topic = url.topics[0] if len(url.topics) == 1 else None
         self._auth = auth
         self._sender = _sender_header(auth)
         self._tally = _DeliveryTally()
-        self._client_errors = _ClientErrors(f"producer for {url}")
+        self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None)
         self._unpolled = 0
         self._closed = False
         settings = _rdkafka_config.producer_settings(
@@ -315,6 +411,7 @@ class Producer:
             produce_timeout=self._produce_timeout,
             error_cb=self._client_errors,
             overrides=config,
+            logger=self._client_errors,
         )
         try:
             self._producer = confluent_kafka.Producer(settings)
@@ -437,6 +534,7 @@ class Producer:
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room.
                 self._producer.poll(0.05)
+                self._check_reached(0.05, f"writing to {self._url}")
             except confluent_kafka.KafkaException as exc:
                 raise translate_kafka_error(exc, f"writing to {target} at {self._url}") from exc
         # Serve delivery reports now and then; flush() and close() serve the rest.
@@ -479,9 +577,69 @@ class Producer:
         while True:
             self._client_errors.check(f"delivering to {self._url}")
             left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
-            remaining = self._producer.flush(max(0.0, left))
+            if not self._reached and len(self._producer):
+                self._check_reached(max(0.0, left), f"delivering to {self._url}")
+            remaining = self._flush_slice(max(0.0, left))
             if remaining == 0 or (deadline is not None and time.monotonic() >= deadline):
                 return remaining
+
+    def _flush_slice(self, timeout: float) -> int:
+        """One slice of ``flush``, with confluent-kafka's ``SystemError`` made hop's own.
+
+        confluent-kafka's flush() sometimes fails with ``SystemError: flush returned NULL``
+        when a callback was interrupted (Ctrl+C, or a failure inside a callback while no
+        broker answers). An interrupt stays an interrupt; otherwise the messages are still
+        queued, so the next slice simply goes on, and only a repeated failure is raised.
+        """
+        try:
+            remaining: int = self._producer.flush(timeout)
+        except SystemError as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, KeyboardInterrupt):
+                raise KeyboardInterrupt from exc
+            self._flush_failures += 1
+            if self._flush_failures >= 3:
+                raise ClientError(
+                    f"delivering to {self._url}: confluent-kafka's flush failed ({exc}); "
+                    f"{len(self._producer)} message(s) still queued"
+                ) from exc
+            logger.debug("flush failed (%s); trying again", exc)
+            return len(self._producer)
+        self._flush_failures = 0
+        return remaining
+
+    def _check_reached(self, wait: float, context: str) -> None:
+        """Until some broker has answered, ask for metadata (waiting up to ``wait`` s); give
+        up when none has answered within the connect timeout, or at once when the TLS
+        handshake or the authentication failed.
+
+        Raises:
+            BrokerUnavailableError: no broker answered (refused, not resolved, no answer).
+            AuthenticationError: TCP connected but TLS or SASL failed.
+        """
+        if self._reached or self._connect_timeout is None:
+            return
+        try:
+            self._producer.list_topics(timeout=max(wait, 0.001))
+        except confluent_kafka.KafkaException:
+            pass
+        else:
+            self._reached = True
+            return
+        self._producer.poll(0)  # serves the error and log callbacks
+        errors = self._client_errors
+        errors.check(context)
+        waited = time.monotonic() - self._opened_at
+        timed_out = waited >= self._connect_timeout
+        if timed_out or (errors.all_down and errors.failure in _SECURE_FAILURES):
+            pending = len(self._producer)
+            self._producer.purge()
+            self._producer.poll(0)  # the purged messages' delivery reports
+            raise errors.never_reached(
+                context,
+                self._connect_timeout if timed_out else round(waited),
+                f"{pending} message(s) not delivered" if pending else "",
+            )
 
     def _raise_failures(self, undelivered: int) -> None:
         failed, errors = self._tally.take()
@@ -609,7 +767,7 @@ class Consumer:
         self._group_id = group_id if group_id is not None else f"hop-{uuid.uuid4()}"
         self._stopped = threading.Event()
         self._closed = False
-        self._client_errors = _ClientErrors(f"consumer for {url}")
+        self._client_errors = _ClientErrors(f"consumer for {url}", secure=auth is not None)
         # Partitions being read, and those read to their end (for until_eos).
         self._assigned: set[tuple[str, int]] = set()
         self._at_end: set[tuple[str, int]] = set()
@@ -635,6 +793,7 @@ class Consumer:
             ),
             error_cb=self._client_errors,
             overrides=config,
+            logger=self._client_errors,
         )
         try:
             self._consumer = confluent_kafka.Consumer(settings)
@@ -845,6 +1004,48 @@ class Consumer:
             StreamStateError: the consumer is closed.
             KafkaError: a fatal error from Kafka (authentication, authorization).
         """
+        yield from self._messages(
+            False, metadata, autocommit, batch_size, batch_timeout, skip_duplicates
+        )
+
+    def read_raw(
+        self,
+        autocommit: bool = True,
+        batch_size: int = 100,
+        batch_timeout: timedelta = timedelta(seconds=0.2),
+        skip_duplicates: bool | int | None = None,
+    ) -> Iterator[confluent_kafka.Message]:
+        """Yield the messages as confluent-kafka gives them, without decoding them.
+
+        Test messages (when the stream ignores them) and duplicates are skipped exactly as by
+        ``read``; ``Metadata.from_message`` turns one into a ``Metadata``.
+
+        Args:
+            autocommit: as for ``read``.
+            batch_size: as for ``read``.
+            batch_timeout: as for ``read``.
+            skip_duplicates: as for ``read``.
+
+        Yields:
+            ``confluent_kafka.Message`` objects (``value()`` is the raw body).
+
+        Raises:
+            StreamStateError: the consumer is closed.
+            KafkaError: a fatal error from Kafka (authentication, authorization).
+        """
+        yield from self._messages(
+            True, False, autocommit, batch_size, batch_timeout, skip_duplicates
+        )
+
+    def _messages(
+        self,
+        raw_mode: bool,
+        metadata: bool,
+        autocommit: bool,
+        batch_size: int,
+        batch_timeout: timedelta,
+        skip_duplicates: bool | int | None,
+    ) -> Iterator[Any]:
         self._check_open()
         if batch_size < 1:
             raise ConfigurationError("batch_size must be at least 1")
@@ -912,13 +1113,14 @@ class Consumer:
                     if store:
                         consumer.store_offsets(raw)
                     continue
-                model = decode(raw.value(), label)
                 if store:
                     self._handed_out = raw
-                if metadata:
-                    yield model, _metadata(raw, headers)
+                if raw_mode:
+                    yield raw
+                elif metadata:
+                    yield decode(raw.value(), label), _metadata(raw, headers)
                 else:
-                    yield model
+                    yield decode(raw.value(), label)
                 # The caller asked for the next message: this one is done.
                 if store:
                     self._handed_out = None
@@ -1128,9 +1330,11 @@ def _resolve_auth(auth: Any, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
     )
 
 
+_UNSET: Any = object()
+
 _OPEN_OPTIONS = {
     "r": {"start_at", "until_eos", "skip_duplicates", "session_timeout", "config"},
-    "w": {"produce_timeout", "config"},
+    "w": {"produce_timeout", "connect_timeout", "config"},
 }
 
 
@@ -1145,6 +1349,10 @@ class Stream:
         until_eos: readers stop once they reach the end of every partition.
         skip_duplicates: readers drop messages whose ``_id`` they saw recently (see
             ``Consumer.read``).
+        connect_timeout: writers give up after this many seconds when no broker has
+            answered at all (refused, unknown host, TLS or SASL failing); None or 0 waits
+            forever. Unset: the ``connect_timeout`` setting, else 15 s. A broker that
+            answered once and then went away is always waited for.
     """
 
     def __init__(
@@ -1153,7 +1361,9 @@ class Stream:
         start_at: StartAt = StartPosition.LATEST,
         until_eos: bool = False,
         skip_duplicates: bool | int = False,
+        connect_timeout: Any = _UNSET,
     ) -> None:
+        self.connect_timeout = connect_timeout
         self.auth = auth
         self.start_at = _check_start_at(start_at)
         self.until_eos = until_eos
@@ -1206,8 +1416,10 @@ class Stream:
             ignoretest: (reading) skip test messages.
             **kwargs: reading: ``start_at``, ``until_eos``, ``skip_duplicates`` (override the
                 stream's), ``session_timeout``; writing: ``produce_timeout`` (a timedelta,
-                0 = wait forever); both: ``config``, extra librdkafka settings. Settings from
-                the general configuration file (``hop.configure``) fill in what is not given.
+                0 = wait forever), ``connect_timeout`` (seconds to wait for some broker to
+                answer at all, default 15; None or 0 = wait forever); both: ``config``,
+                extra librdkafka settings. Settings from the general configuration file
+                (``hop.configure``) fill in what is not given.
 
         Returns:
             A ``Consumer`` for ``"r"``, a ``Producer`` for ``"w"``.
@@ -1239,6 +1451,8 @@ class Stream:
                 skip_duplicates=options.pop("skip_duplicates", self.skip_duplicates),
                 **options,
             )
+        if "connect_timeout" not in kwargs and self.connect_timeout is not _UNSET:
+            options["connect_timeout"] = self.connect_timeout
         credential = _resolve_auth(self.auth, parsed)
         return Producer(parsed, credential, **options)
 
@@ -1257,34 +1471,46 @@ def list_topics(url: str, auth: Any = True, timeout: float = -1.0) -> dict[str, 
     """List the topics a broker offers.
 
     Args:
-        url: the broker's Kafka URL (topics in it are ignored).
+        url: the broker's Kafka URL; topics named in it restrict the listing to those of
+            them that exist.
         auth: as for ``Stream``.
-        timeout: seconds to wait for the broker; -1 waits indefinitely.
+        timeout: seconds to wait for the broker; -1 waits indefinitely. Either way, when
+            every broker refuses the connection, its name does not resolve, or the TLS
+            handshake or authentication fails, the answer comes within seconds.
 
     Returns:
         A dict of topic name to ``confluent_kafka.admin.TopicMetadata``.
 
     Raises:
-        BrokerUnavailableError: the broker could not be reached within ``timeout``.
+        BrokerUnavailableError: the broker could not be reached (also a
+            ``confluent_kafka.KafkaException``, as hop-client 0.13 raised).
+        AuthenticationError: TCP connected, but TLS or the credential failed.
         KafkaError: another error from the broker.
     """
     parsed = parse_url(url)
     credential = _resolve_auth(auth, parsed)
-    errors = _ClientErrors(f"listing topics at {parsed}")
+    context = f"listing topics at {parsed}"
+    errors = _ClientErrors(context, secure=credential is not None)
     # A producer that never produces: its poll() serves error callbacks, so a refused
     # credential is told apart from an unreachable broker.
     client = confluent_kafka.Producer(
-        _rdkafka_config.admin_settings(parsed, credential, error_cb=errors)
+        _rdkafka_config.admin_settings(parsed, credential, error_cb=errors, logger=errors)
     )
+    # All topics, then filtered: asking for a named topic would create it on brokers that
+    # create topics on metadata requests.
     metadata = _cluster_metadata(
         client,
         errors,
-        f"listing topics at {parsed}",
+        context,
         topic=None,
         timeout=None if timeout is None or timeout < 0 else float(timeout),
         serve=lambda: client.poll(0.1),
+        fail_fast=True,
     )
-    return dict(metadata.topics)
+    topics = dict(metadata.topics)
+    if parsed.topics:
+        topics = {name: meta for name, meta in topics.items() if name in parsed.topics}
+    return topics
 
 
 def _cluster_metadata(
@@ -1295,10 +1521,15 @@ def _cluster_metadata(
     topic: str | None,
     timeout: float | None,
     serve: Callable[[], object] | None,
+    fail_fast: bool = False,
 ) -> Any:
     """Ask for metadata in one-second slices, so that a refused credential (which librdkafka
     reports only through the error callback, and retries forever) ends the wait at once with
-    the right error, and an unreachable broker ends it after ``timeout`` (None: never)."""
+    the right error, and an unreachable broker ends it after ``timeout`` (None: never).
+
+    While ``serve`` is given (nothing was reached yet), a failing TLS handshake or SASL
+    exchange on every broker ends the wait at once too, and with ``fail_fast`` so does
+    every broker refusing the connection or not resolving."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         left = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
@@ -1310,6 +1541,11 @@ def _cluster_metadata(
             if serve is not None:
                 serve()
             errors.check(context)
+            if serve is not None and errors.all_down:
+                if errors.failure in _SECURE_FAILURES or (
+                    fail_fast and errors.failure in _UNREACHABLE_FAILURES
+                ):
+                    raise errors.never_reached(context, None) from exc
             kafka_error = exc.args[0] if exc.args else None
             retriable = isinstance(
                 kafka_error, confluent_kafka.KafkaError
@@ -1318,6 +1554,8 @@ def _cluster_metadata(
                 confluent_kafka.KafkaError._TIMED_OUT,
             )
             if not retriable or (deadline is not None and time.monotonic() >= deadline):
+                if serve is not None and errors.failure is not None:
+                    raise errors.never_reached(context, timeout) from exc
                 raise translate_kafka_error(exc, context) from exc
 
 

@@ -90,6 +90,15 @@ def add_parser(subparsers: Any) -> None:
         "waits forever",
     )
     parser.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="give up when no broker has answered at all within this time (refused, unknown "
+        "host, TLS or authentication failing); 0 waits forever (default: the "
+        "connect_timeout setting, else 15)",
+    )
+    parser.add_argument(
         "message",
         metavar="MESSAGE",
         nargs="*",
@@ -225,8 +234,9 @@ def run(args: argparse.Namespace) -> int:
     total = len(messages) * len(url.topics) if isinstance(messages, list) else 0
     progress = ProgressBar(total, enabled=None if total > 1 and not args.quiet else False)
     tally = _Tally(progress)
+    connect = {} if args.connect_timeout is None else {"connect_timeout": args.connect_timeout}
     producer = Stream(auth=not args.no_auth).open(
-        args.url, "w", produce_timeout=timedelta(seconds=args.timeout)
+        args.url, "w", produce_timeout=timedelta(seconds=args.timeout), **connect
     )
     state = {"interrupted": False, "abandoned": False}
 
