@@ -5,6 +5,7 @@ The tree::
     HopError                                  root of everything hop raises on purpose
     ├── ConfigurationError (ValueError)       a bad URL, mode, option or setting
     ├── StreamStateError (RuntimeError)       a stream used before open or after close
+    ├── InvalidMessageError (ValueError, TypeError)  a topic, key, header or callback unusable
     ├── CredentialError                       no usable credential, or an ambiguous choice
     │   ├── NoCredentialsError (FileNotFoundError)      nothing stored ('hop auth add')
     │   ├── CredentialFilePermissionError (RuntimeError) auth file open to group/others
@@ -55,6 +56,7 @@ __all__ = [
     "DecodeError",
     "DeliveryError",
     "HopError",
+    "InvalidMessageError",
     "JournalCorruptError",
     "JournalError",
     "KafkaError",
@@ -78,6 +80,13 @@ class HopError(Exception):
 
 class ConfigurationError(HopError, ValueError):
     """A bad URL, mode, option or setting."""
+
+
+class InvalidMessageError(HopError, ValueError, TypeError):
+    """A message cannot be sent as given: an empty or invalid topic, a key, header key or
+    header value that is not valid text (a NUL, a lone surrogate), or a delivery callback
+    that is not callable. Both a ``ValueError`` and a ``TypeError``, what such mistakes
+    raised before."""
 
 
 class StreamStateError(HopError, RuntimeError):

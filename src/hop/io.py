@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
 import confluent_kafka
 
 from . import _rdkafka_config
+from ._url import _TOPIC_RE as _TOPIC_NAME
 from ._url import KafkaURL, parse_url
 from .errors import (
     AuthenticationError,
@@ -38,6 +39,7 @@ from .errors import (
     CredentialError,
     DeliveryError,
     HopError,
+    InvalidMessageError,
     KafkaError,
     KafkaTimeoutError,
     StreamStateError,
@@ -260,12 +262,17 @@ def _refill_ids() -> bytes:
 
 def _check_header_key(key: str) -> None:
     # confluent-kafka 2.16 crashes the process (not an exception) on a header key that
-    # cannot be encoded as UTF-8, such as a lone surrogate: refuse it first.
+    # cannot be encoded as UTF-8, such as a lone surrogate: refuse it first. librdkafka
+    # keeps keys as C strings, so a NUL would silently cut the key short on the wire.
     if not key.isascii():
         try:
             key.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise TypeError(f"header key {key!r} is not valid UTF-8 text") from exc
+            raise InvalidMessageError(f"header key {key!r} is not valid UTF-8 text") from exc
+    if "\x00" in key:
+        raise InvalidMessageError(
+            f"header key {key!r} holds a NUL character, which Kafka clients would cut it at"
+        )
 
 
 def _user_headers(headers: HeadersArg) -> Headers:
@@ -289,7 +296,12 @@ def _user_headers(headers: HeadersArg) -> Headers:
                 "(use Producer.write_raw to forward headers that hop already packed)"
             )
         if isinstance(value, str):
-            out.append((key, value.encode("utf-8")))
+            try:
+                out.append((key, value.encode("utf-8")))
+            except UnicodeEncodeError as exc:
+                raise InvalidMessageError(
+                    f"header {key!r}: its value is not valid UTF-8 text"
+                ) from exc
         elif isinstance(value, bytes | bytearray | memoryview):
             out.append((key, bytes(value)))
         else:
@@ -369,6 +381,31 @@ class _DeliveryTally:
         return counted
 
 
+class _SafeCallback:
+    """Calls a delivery callback of the caller's; logs what it raises instead of letting it
+    escape into librdkafka (where it would break flush and close)."""
+
+    __slots__ = ("_callback", "_failures")
+
+    def __init__(self, callback: DeliveryCallback) -> None:
+        self._callback = callback
+        self._failures = 0
+
+    def __call__(
+        self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
+    ) -> None:
+        try:
+            self._callback(error, message)
+        except Exception:
+            self._failures += 1
+            if self._failures == 1 or self._failures % 1000 == 0:
+                logger.exception(
+                    "the delivery callback %r raised (%d time(s) so far); its exception is ignored",
+                    self._callback,
+                    self._failures,
+                )
+
+
 class Producer:
     """Writes messages to Kafka. Obtain one with ``Stream.open(url, "w")``.
 
@@ -398,6 +435,8 @@ class Producer:
         # connect_timeout; afterwards a broker that went away is waited for.
         self._reached = False
         self._flush_failures = 0
+        self._valid_topics: set[str] = set(url.topics)
+        self._callbacks: dict[Any, DeliveryCallback] = {}
         self._default_topic = url.topics[0] if len(url.topics) == 1 else None
         self._auth = auth
         self._sender = _sender_header(auth)
@@ -519,18 +558,30 @@ class Producer:
         if self._closed or self._client_errors.stopping is not None:
             self._check_open()
             self._client_errors.check(f"writing to {self._url}")
-        target = topic or self._default_topic
-        if target is None:
-            raise ConfigurationError(
-                f"{self._url} names {len(self._url.topics)} topics: pass topic= to say which "
-                "one to write to"
-            )
-        on_delivery = callback if callback is not None else self._tally
+        if topic is None:
+            target = self._default_topic
+            if target is None:
+                raise ConfigurationError(
+                    f"{self._url} names {len(self._url.topics)} topics: pass topic= to say "
+                    "which one to write to"
+                )
+        else:
+            target = topic
+            if target not in self._valid_topics:
+                self._check_topic(target)
+        on_delivery = self._tally if callback is None else self._safe_callback(callback)
         produce = self._producer.produce
         while True:
             try:
                 produce(target, body, key, headers=headers, on_delivery=on_delivery)
                 break
+            except (UnicodeEncodeError, ValueError, TypeError) as exc:
+                # A key or header that confluent-kafka cannot encode (a lone surrogate, a
+                # NUL in a str, a key that is neither str nor bytes).
+                raise InvalidMessageError(
+                    f"writing to {target} at {self._url}: the message, its key or a header "
+                    f"cannot be sent as given ({exc})"
+                ) from exc
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room.
                 self._producer.poll(0.05)
@@ -542,6 +593,37 @@ class Producer:
         if self._unpolled >= 32:
             self._unpolled = 0
             self._producer.poll(0)
+
+    def _check_topic(self, topic: object) -> None:
+        if not isinstance(topic, str):
+            raise InvalidMessageError(f"a topic must be a str, not {type(topic).__name__}")
+        if not topic:
+            raise InvalidMessageError(
+                f"writing to {self._url}: the topic is empty (pass topic=None for the "
+                "stream's own topic)"
+            )
+        if len(topic) > 249 or not _TOPIC_NAME.match(topic):
+            raise InvalidMessageError(
+                f"invalid topic name {topic!r}: Kafka topic names have at most 249 letters, "
+                "digits, '.', '_' and '-'"
+            )
+        if len(self._valid_topics) < 1000:
+            self._valid_topics.add(topic)
+
+    def _safe_callback(self, callback: DeliveryCallback) -> DeliveryCallback:
+        """The caller's delivery callback, checked and wrapped so that what it raises is
+        logged: an exception escaping into librdkafka's poll would break flush() and
+        close() (``SystemError``) and lose the other reports."""
+        safe = self._callbacks.get(callback)
+        if safe is None:
+            if not callable(callback):
+                raise InvalidMessageError(
+                    f"delivery_callback must be callable, not {type(callback).__name__}"
+                )
+            safe = _SafeCallback(callback)
+            if len(self._callbacks) < 100:
+                self._callbacks[callback] = safe
+        return safe
 
     # -- delivery ----------------------------------------------------------------------
 
@@ -1439,7 +1521,7 @@ class Stream:
         options = {**_configured_defaults(_OPEN_OPTIONS[mode]), **kwargs}
         if mode == "r":
             if not parsed.topics:
-                raise ConfigurationError(f"{url!r} names no topic: reading needs at least one")
+                raise ConfigurationError(f"{parsed} names no topic: reading needs at least one")
             credential = _resolve_auth(self.auth, parsed)
             return Consumer(
                 parsed,

@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     """
     url = parse_url(args.url)
     if not url.topics:
-        raise CommandFailed(f"{args.url} names no topic: say which topic to publish to")
+        raise CommandFailed(f"{url} names no topic: say which topic to publish to")
     messages: list[MessageModel] | _StdinLines
     if args.message:
         messages = _load_files(args.message, args.format)
@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
             progress.draw()
         failure = _close(producer, state) or failure
     progress.clear()
-    return _report(args.url, tally, state, failure)
+    return _report(str(url), tally, state, failure)
 
 
 def _write_all(
