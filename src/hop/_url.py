@@ -1,4 +1,8 @@
-"""Parse ``kafka://[username@]host[:port][,host2[:port2]...]/[topic[,topic2...]]`` URLs."""
+"""Parse ``kafka://[username@]host[:port][,host2[:port2]...]/[topic[,topic2...]]`` URLs.
+
+A topic starting with ``^`` is a regular expression (librdkafka's topic patterns): reading
+such a URL subscribes to every matching topic, including ones created later.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ class KafkaURL:
     Attributes:
         username: the stored credential the URL asks for (never a password), or None.
         brokers: ``(host, port)`` pairs, in the order given; IPv6 hosts without brackets.
-        topics: the topics named, possibly none.
+        topics: the topics named, possibly none; one starting with ``^`` is a pattern.
     """
 
     username: str | None
@@ -81,12 +85,22 @@ def parse_url(url: str) -> KafkaURL:
         user = unquote(userinfo.split(":", 1)[0])
         username = user or None
     netloc, _, path = rest.partition("/")
-    path = path.split("?", 1)[0].split("#", 1)[0]
+    if "^" not in path:
+        # A topic pattern may hold '?' and '#'; a plain path may not, so they end it there.
+        path = path.split("?", 1)[0].split("#", 1)[0]
     if not netloc:
         raise ConfigurationError(f"no broker host in Kafka URL {_redact(url)!r}")
     brokers = tuple(_parse_host(part, url) for part in netloc.split(","))
     topics = tuple(t for t in (unquote(t).strip() for t in path.split(",")) if t) if path else ()
     for topic in topics:
+        if topic.startswith("^"):
+            try:
+                re.compile(topic)
+            except re.error as exc:
+                raise ConfigurationError(
+                    f"invalid topic pattern {topic!r} in {_redact(url)!r}: {exc}"
+                ) from None
+            continue
         if not _TOPIC_RE.match(topic):
             raise ConfigurationError(
                 f"invalid topic name {topic!r} in {_redact(url)!r}: Kafka topic names use only "

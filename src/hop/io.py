@@ -12,6 +12,7 @@ with stream.open("kafka://hostname:9092/topic", "r") as consumer:
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import threading
@@ -42,6 +43,7 @@ from .errors import (
     InvalidMessageError,
     KafkaError,
     KafkaTimeoutError,
+    MessageTooLargeError,
     StreamStateError,
     translate_kafka_error,
 )
@@ -72,6 +74,9 @@ DeliveryCallback: TypeAlias = Callable[
 ]
 
 _EOF = confluent_kafka.KafkaError._PARTITION_EOF
+_PATTERN_REFRESH_MS = 10_000
+# A group member with no partitions after this many session timeouts is told so.
+_JOIN_TIMEOUT_SESSIONS = 3
 _DEFAULT_DUPLICATE_WINDOW = 10_000
 # librdkafka retries these forever; to a person they mean the credential is wrong.
 _AUTH_CODES = frozenset(
@@ -360,9 +365,10 @@ class _DeliveryTally:
     and its ResourceWarning would never be given.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int | None = None) -> None:
         self.failed = 0
         self.errors: list[confluent_kafka.KafkaError] = []
+        self.max_bytes = max_bytes
 
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
@@ -372,13 +378,52 @@ class _DeliveryTally:
             if len(self.errors) < 5 and all(e.code() != error.code() for e in self.errors):
                 # Each distinct reason is logged once; the count comes with DeliveryError.
                 self.errors.append(error)
-                logger.warning("message to %s not delivered: %s", message.topic(), error.str())
+                logger.warning(
+                    "message to %s not delivered: %s",
+                    message.topic(),
+                    _describe_delivery_error(error, self.max_bytes),
+                )
 
     def take(self) -> tuple[int, list[confluent_kafka.KafkaError]]:
         """The failures counted since the last call, and their distinct errors."""
         counted = self.failed, self.errors
         self.failed, self.errors = 0, []
         return counted
+
+
+# librdkafka's default message.max.bytes (and Kafka brokers' default limit, near enough).
+_DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
+
+
+def _max_message_bytes(config: Mapping[str, Any] | None) -> int:
+    value = (config or {}).get("message.max.bytes", _DEFAULT_MAX_MESSAGE_BYTES)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return _DEFAULT_MAX_MESSAGE_BYTES  # librdkafka refuses it when the client is made
+
+
+def _describe_delivery_error(
+    error: confluent_kafka.KafkaError, max_bytes: int | None = None
+) -> str:
+    """librdkafka's description of a failed delivery, with the limits and settings to change
+    for a message that was too large.
+
+    Args:
+        error: the error from a delivery report.
+        max_bytes: the producer's ``message.max.bytes``, when known.
+    """
+    text = error.str() or error.name()
+    if error.code() in (
+        confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE,
+        confluent_kafka.KafkaError.RECORD_LIST_TOO_LARGE,
+    ):
+        producer = f" (now {max_bytes:,} bytes)" if max_bytes is not None else ""
+        text += (
+            f": over the broker's limit (its message.max.bytes, or the topic's "
+            f"max.message.bytes) or the producer's message.max.bytes{producer}"
+        )
+    return text
 
 
 class _SafeCallback:
@@ -423,6 +468,12 @@ class Producer:
         config: Mapping[str, Any] | None = None,
         connect_timeout: timedelta | float | None = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
+        patterns = [topic for topic in url.topics if topic.startswith("^")]
+        if patterns:
+            raise ConfigurationError(
+                f"{url}: {patterns[0]!r} is a topic pattern, which can only be read; name "
+                "the topic to write to"
+            )
         self._url = url
         self._produce_timeout = _timedelta(produce_timeout, "produce_timeout")
         self._connect_timeout = (
@@ -436,11 +487,12 @@ class Producer:
         self._reached = False
         self._flush_failures = 0
         self._valid_topics: set[str] = set(url.topics)
+        self._max_bytes = _max_message_bytes(config)
         self._callbacks: dict[Any, DeliveryCallback] = {}
         self._default_topic = url.topics[0] if len(url.topics) == 1 else None
         self._auth = auth
         self._sender = _sender_header(auth)
-        self._tally = _DeliveryTally()
+        self._tally = _DeliveryTally(self._max_bytes)
         self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None)
         self._unpolled = 0
         self._closed = False
@@ -587,6 +639,19 @@ class Producer:
                 self._producer.poll(0.05)
                 self._check_reached(0.05, f"writing to {self._url}")
             except confluent_kafka.KafkaException as exc:
+                kafka_error = exc.args[0] if exc.args else None
+                if (
+                    isinstance(kafka_error, confluent_kafka.KafkaError)
+                    and kafka_error.code() == confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE
+                ):
+                    raise MessageTooLargeError(
+                        f"writing to {target} at {self._url}: message too large "
+                        f"({len(body):,} bytes, limit {self._max_bytes:,}): raise the "
+                        "producer's message.max.bytes (config={'message.max.bytes': N}); "
+                        "the broker's limit (its message.max.bytes, or the topic's "
+                        "max.message.bytes) must allow it too",
+                        kafka_error,
+                    ) from exc
                 raise translate_kafka_error(exc, f"writing to {target} at {self._url}") from exc
         # Serve delivery reports now and then; flush() and close() serve the rest.
         self._unpolled += 1
@@ -659,7 +724,8 @@ class Producer:
         while True:
             self._client_errors.check(f"delivering to {self._url}")
             left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
-            if not self._reached and len(self._producer):
+            # len() counts librdkafka's unserved events too: serve them first.
+            if not self._reached and self._producer.poll(0) >= 0 and len(self._producer):
                 self._check_reached(max(0.0, left), f"delivering to {self._url}")
             remaining = self._flush_slice(max(0.0, left))
             if remaining == 0 or (deadline is not None and time.monotonic() >= deadline):
@@ -727,7 +793,10 @@ class Producer:
         failed, errors = self._tally.take()
         failed += undelivered
         if failed:
-            reasons = "; ".join(e.str() for e in errors) or "not delivered in time"
+            reasons = (
+                "; ".join(_describe_delivery_error(e, self._max_bytes) for e in errors)
+                or "not delivered in time"
+            )
             raise DeliveryError(
                 f"{failed} message(s) to {self._url} were not delivered: {reasons}",
                 failed,
@@ -877,27 +946,69 @@ class Consumer:
             overrides=config,
             logger=self._client_errors,
         )
+        if any(topic.startswith("^") for topic in url.topics):
+            # librdkafka matches patterns against its periodic full metadata: look for new
+            # matching topics every 10 s rather than every 5 minutes.
+            settings.setdefault("topic.metadata.refresh.interval.ms", _PATTERN_REFRESH_MS)
+        self._session_timeout = (
+            _timedelta(session_timeout, "session_timeout")
+            if session_timeout is not None
+            else _rdkafka_config.DEFAULT_SESSION_TIMEOUT
+        ).total_seconds()
+        self._join_started = 0.0
+        self._join_warned = False
         try:
             self._consumer = confluent_kafka.Consumer(settings)
         except confluent_kafka.KafkaException as exc:
             raise translate_kafka_error(exc, f"opening {url} for reading") from exc
         try:
-            if self._explicit_group:
+            names = [topic for topic in url.topics if not topic.startswith("^")]
+            self._warn_of_missing_topics(names)
+            if self._explicit_group or len(names) < len(url.topics):
                 # Learn which topics exist yet: a subscription to a missing topic would
                 # otherwise wait for librdkafka's next periodic metadata refresh (minutes).
-                self._partitions(list(url.topics))
+                # Topic patterns need a subscription, so a group (a random one if none).
+                self._partitions(names)
                 self._consumer.subscribe(
                     list(url.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
                 )
                 self._subscribed = True
+                self._join_started = time.monotonic()
             else:
-                self._assign(list(url.topics), self._start_at)
+                self._assign(names, self._start_at)
         except BaseException:
             self._consumer.close()
             self._closed = True
             raise
 
     # -- where reading starts ------------------------------------------------------------
+
+    def _warn_of_missing_topics(self, names: list[str]) -> None:
+        """Say once (a warning) which named topics do not exist (yet), with the closest
+        existing names. All topics are listed rather than the named ones looked up, since
+        asking for a topic by name creates it on brokers that auto-create topics."""
+        if not names:
+            return
+        cluster = _cluster_metadata(
+            self._consumer,
+            self._client_errors,
+            f"listing topics at {self._url}",
+            topic=None,
+            timeout=10.0,
+            serve=lambda: self._consumer.poll(0.1),
+        )
+        existing = sorted(name for name in cluster.topics if not name.startswith("__"))
+        for name in names:
+            if name in cluster.topics:
+                continue
+            close = difflib.get_close_matches(name, existing, n=3, cutoff=0.6)
+            suggestion = f"; closest existing: {', '.join(close)}" if close else ""
+            logger.warning(
+                "topic %s does not exist (yet) at %s; waiting for it%s",
+                name,
+                self._url,
+                suggestion,
+            )
 
     def _partitions(
         self, topics: list[str], timeout: float = 10.0
@@ -1156,6 +1267,8 @@ class Consumer:
                 first = consumer.poll(wait)
                 if first is None:
                     self._client_errors.check(f"reading from {self._url}")
+                    if self._subscribed and not self._assignment_known:
+                        self._check_join(until_eos)
                     continue
                 batch = [first]
             for raw in batch:
@@ -1209,6 +1322,30 @@ class Consumer:
                     consumer.store_offsets(raw)
                 if stopped():
                     return
+
+    def _check_join(self, until_eos: bool) -> None:
+        """A group reader that has had no partitions for a join timeout (three session
+        timeouts): with until_eos, a clear error; otherwise one warning."""
+        waited = time.monotonic() - self._join_started
+        limit = _JOIN_TIMEOUT_SESSIONS * self._session_timeout
+        if waited < limit:
+            return
+        what = (
+            f"consumer group {self._group_id!r} has assigned this reader no partitions of "
+            f"{', '.join(self._url.topics)} in {waited:.0f} s (session timeout "
+            f"{self._session_timeout:g} s)"
+        )
+        advice = (
+            "another member may still hold them (a reader stopped during its join stays a "
+            "member until its session times out)"
+        )
+        if until_eos:
+            raise KafkaTimeoutError(
+                f"{what}: {advice}; try again later, use another group, or read without one"
+            )
+        if not self._join_warned:
+            self._join_warned = True
+            logger.warning("%s; still waiting: %s", what, advice)
 
     def _finished(self) -> bool:
         if self._missing_topics and not self._assigned:
