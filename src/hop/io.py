@@ -914,7 +914,11 @@ class Consumer:
         self._until_eos = until_eos
         self._ignoretest = ignoretest
         self._window = _duplicate_window(skip_duplicates)
-        self._explicit_group = group_id is not None
+        # A group of the caller's, or a subscription to a topic pattern: offsets are stored
+        # and committed, so a rebalance (a new matching topic) resumes where reading was.
+        self._explicit_group = group_id is not None or any(
+            topic.startswith("^") for topic in url.topics
+        )
         self._group_id = group_id if group_id is not None else f"hop-{uuid.uuid4()}"
         self._stopped = threading.Event()
         self._closed = False
@@ -964,7 +968,7 @@ class Consumer:
         try:
             names = [topic for topic in url.topics if not topic.startswith("^")]
             self._warn_of_missing_topics(names)
-            if self._explicit_group or len(names) < len(url.topics):
+            if self._explicit_group:
                 # Learn which topics exist yet: a subscription to a missing topic would
                 # otherwise wait for librdkafka's next periodic metadata refresh (minutes).
                 # Topic patterns need a subscription, so a group (a random one if none).
