@@ -64,6 +64,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("hop.io")
+# What a person reading a stream should know at once (a missing topic, a group that hands out
+# nothing). Not "hop.io": the command line holds back hop.io's connection warnings at first.
+_notices = logging.getLogger("hop.stream")
 
 #: Headers as users give them: a mapping, or a sequence of (key, value) pairs.
 HeadersArg: TypeAlias = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None
@@ -1007,8 +1010,8 @@ class Consumer:
                 continue
             close = difflib.get_close_matches(name, existing, n=3, cutoff=0.6)
             suggestion = f"; closest existing: {', '.join(close)}" if close else ""
-            logger.warning(
-                "topic %s does not exist (yet) at %s; waiting for it%s",
+            _notices.warning(
+                "topic %s does not exist (yet) at %s%s",
                 name,
                 self._url,
                 suggestion,
@@ -1349,7 +1352,7 @@ class Consumer:
             )
         if not self._join_warned:
             self._join_warned = True
-            logger.warning("%s; still waiting: %s", what, advice)
+            _notices.warning("%s; still waiting: %s", what, advice)
 
     def _finished(self) -> bool:
         if self._missing_topics and not self._assigned:

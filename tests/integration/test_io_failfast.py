@@ -150,7 +150,7 @@ def test_a_missing_topic_is_warned_of_once_with_the_closest_names(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     make_topics(broker.bootstrap, f"alerts-{tag}")
-    with caplog.at_level(logging.WARNING, logger="hop.io"):
+    with caplog.at_level(logging.WARNING, logger="hop"):
         with EARLIEST_EOS.open(f"kafka://{broker.bootstrap}/alerts-{tag[:-1]}z") as reader:
             list(reader)
     warnings = [r.getMessage() for r in caplog.records if "does not exist" in r.getMessage()]
@@ -163,7 +163,7 @@ def test_an_existing_topic_is_not_warned_of(
     topic_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_topics(topic_url.removeprefix("kafka://").split("/")[0], topic_url.rsplit("/", 1)[1])
-    with caplog.at_level(logging.WARNING, logger="hop.io"):
+    with caplog.at_level(logging.WARNING, logger="hop"):
         with EARLIEST_EOS.open(topic_url) as reader:
             assert len(list(reader)) == 1
     assert "does not exist" not in caplog.text
@@ -220,7 +220,7 @@ def test_a_group_reader_without_partitions_warns_once_and_goes_on(
     monkeypatch.setattr(io, "_JOIN_TIMEOUT_SESSIONS", 0.1)
     make_topics(topic_url.removeprefix("kafka://").split("/")[0], topic_url.rsplit("/", 1)[1])
     stream = Stream(auth=False, start_at=StartPosition.EARLIEST)
-    with caplog.at_level(logging.WARNING, logger="hop.io"):
+    with caplog.at_level(logging.WARNING, logger="hop"):
         with stream.open(
             topic_url, group_id=f"g-{uuid.uuid4().hex[:6]}", session_timeout=4
         ) as reader:
