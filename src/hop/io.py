@@ -639,7 +639,7 @@ class Producer:
                 ) from exc
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room.
-                self._producer.poll(0.05)
+                self._serve(0.05)
                 self._check_reached(0.05, f"writing to {self._url}")
             except confluent_kafka.KafkaException as exc:
                 kafka_error = exc.args[0] if exc.args else None
@@ -698,7 +698,7 @@ class Producer:
     def poll(self, timeout: float = 0) -> int:
         """Serve delivery reports for up to ``timeout`` seconds; return how many were served."""
         self._check_open()
-        return self._producer.poll(timeout)
+        return self._serve(timeout)
 
     def flush(self, timeout: float | None = None) -> int:
         """Wait until every queued message is delivered or has failed.
@@ -728,11 +728,33 @@ class Producer:
             self._client_errors.check(f"delivering to {self._url}")
             left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
             # len() counts librdkafka's unserved events too: serve them first.
-            if not self._reached and self._producer.poll(0) >= 0 and len(self._producer):
+            if not self._reached and self._serve(0) >= 0 and len(self._producer):
                 self._check_reached(max(0.0, left), f"delivering to {self._url}")
             remaining = self._flush_slice(max(0.0, left))
             if remaining == 0 or (deadline is not None and time.monotonic() >= deadline):
                 return remaining
+
+    def _serve(self, timeout: float) -> int:
+        """``poll``, with confluent-kafka's ``SystemError`` made hop's own (see
+        ``_flush_slice``)."""
+        try:
+            served: int = self._producer.poll(timeout)
+        except SystemError as exc:
+            self._on_system_error(exc, "poll")
+            return 0
+        return served
+
+    def _on_system_error(self, exc: SystemError, what: str) -> None:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            raise KeyboardInterrupt from exc
+        self._flush_failures += 1
+        if self._flush_failures >= 3:
+            raise ClientError(
+                f"delivering to {self._url}: confluent-kafka's {what} failed ({exc}); "
+                f"{len(self._producer)} message(s) still queued"
+            ) from exc
+        logger.debug("%s failed (%s); trying again", what, exc)
 
     def _flush_slice(self, timeout: float) -> int:
         """One slice of ``flush``, with confluent-kafka's ``SystemError`` made hop's own.
@@ -745,16 +767,7 @@ class Producer:
         try:
             remaining: int = self._producer.flush(timeout)
         except SystemError as exc:
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, KeyboardInterrupt):
-                raise KeyboardInterrupt from exc
-            self._flush_failures += 1
-            if self._flush_failures >= 3:
-                raise ClientError(
-                    f"delivering to {self._url}: confluent-kafka's flush failed ({exc}); "
-                    f"{len(self._producer)} message(s) still queued"
-                ) from exc
-            logger.debug("flush failed (%s); trying again", exc)
+            self._on_system_error(exc, "flush")
             return len(self._producer)
         self._flush_failures = 0
         return remaining
@@ -777,7 +790,7 @@ class Producer:
         else:
             self._reached = True
             return
-        self._producer.poll(0)  # serves the error and log callbacks
+        self._serve(0)  # serves the error and log callbacks
         errors = self._client_errors
         errors.check(context)
         waited = time.monotonic() - self._opened_at
@@ -785,7 +798,7 @@ class Producer:
         if timed_out or (errors.all_down and errors.failure in _SECURE_FAILURES):
             pending = len(self._producer)
             self._producer.purge()
-            self._producer.poll(0)  # the purged messages' delivery reports
+            self._serve(0)  # the purged messages' delivery reports
             raise errors.never_reached(
                 context,
                 self._connect_timeout if timed_out else round(waited),

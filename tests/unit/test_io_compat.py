@@ -187,6 +187,9 @@ class _FlushRaises:
             raise error
         return 0
 
+    def poll(self, timeout: float) -> int:
+        return self.flush(timeout)
+
     def __len__(self) -> int:
         return 1
 
@@ -212,6 +215,16 @@ def test_flush_system_error_repeated_is_a_client_error() -> None:
         for _ in range(3):
             producer._flush_slice(0.01)
     assert isinstance(info.value, RuntimeError) and isinstance(info.value, HopError)
+    producer._closed = True
+
+
+def test_poll_system_error_from_an_interrupt_stays_an_interrupt() -> None:
+    producer = Producer(parse_url("kafka://127.0.0.1:1/t"), connect_timeout=None)
+    _with_fake_client(producer, _FlushRaises(2, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        producer.poll(0.01)
+    with pytest.raises(KeyboardInterrupt):
+        producer._serve(0)
     producer._closed = True
 
 
