@@ -983,19 +983,19 @@ class Consumer:
             raise translate_kafka_error(exc, f"opening {url} for reading") from exc
         try:
             names = [topic for topic in url.topics if not topic.startswith("^")]
-            self._warn_of_missing_topics(names)
+            known = self._warn_of_missing_topics(names)
             if self._explicit_group:
                 # Learn which topics exist yet: a subscription to a missing topic would
                 # otherwise wait for librdkafka's next periodic metadata refresh (minutes).
                 # Topic patterns need a subscription, so a group (a random one if none).
-                self._partitions(names)
+                self._partitions(names, known=known)
                 self._consumer.subscribe(
                     list(url.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
                 )
                 self._subscribed = True
                 self._join_started = time.monotonic()
             else:
-                self._assign(names, self._start_at)
+                self._assign(names, self._start_at, known=known)
         except BaseException:
             self._consumer.close()
             self._closed = True
@@ -1003,12 +1003,16 @@ class Consumer:
 
     # -- where reading starts ------------------------------------------------------------
 
-    def _warn_of_missing_topics(self, names: list[str]) -> None:
+    def _warn_of_missing_topics(self, names: list[str]) -> Any:
         """Say once (a warning) which named topics do not exist (yet), with the closest
         existing names. All topics are listed rather than the named ones looked up, since
-        asking for a topic by name creates it on brokers that auto-create topics."""
+        asking for a topic by name creates it on brokers that auto-create topics.
+
+        Returns:
+            The cluster metadata (which the partition look-up uses), or None.
+        """
         if not names:
-            return
+            return None
         cluster = _cluster_metadata(
             self._consumer,
             self._client_errors,
@@ -1029,14 +1033,24 @@ class Consumer:
                 self._url,
                 suggestion,
             )
+        return cluster
 
     def _partitions(
-        self, topics: list[str], timeout: float = 10.0
+        self, topics: list[str], timeout: float = 10.0, known: Any = None
     ) -> list[confluent_kafka.TopicPartition]:
-        """The partitions of those topics that exist; the others are remembered as missing."""
+        """The partitions of those topics that exist; the others are remembered as missing.
+
+        ``known`` is cluster metadata just fetched: topics it describes fully are not looked
+        up again."""
         found: list[confluent_kafka.TopicPartition] = []
         missing: list[str] = []
         for topic in topics:
+            listed = known.topics.get(topic) if known is not None else None
+            if listed is not None and listed.error is None and listed.partitions:
+                found.extend(
+                    confluent_kafka.TopicPartition(topic, p) for p in sorted(listed.partitions)
+                )
+                continue
             cluster = _cluster_metadata(
                 self._consumer,
                 self._client_errors,
@@ -1065,8 +1079,10 @@ class Consumer:
         self._missing_topics = missing
         return found
 
-    def _assign(self, topics: list[str], start_at: StartAt, timeout: float = 10.0) -> None:
-        partitions = self._partitions(topics, timeout)
+    def _assign(
+        self, topics: list[str], start_at: StartAt, timeout: float = 10.0, known: Any = None
+    ) -> None:
+        partitions = self._partitions(topics, timeout, known)
         self._position(partitions, start_at)
         if partitions:
             self._consumer.incremental_assign(partitions)
