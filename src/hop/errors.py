@@ -334,7 +334,10 @@ _CLASS_BY_EXCEPTION: dict[type[BaseException], type[KafkaError]] = {
 
 _HINTS: dict[type[KafkaError], str] = {
     BrokerUnavailableError: "is the broker address right and the broker running?",
-    AuthenticationError: "check the credential ('hop auth list') and the broker address",
+    AuthenticationError: (
+        "check the credential ('hop auth list') and the broker address; a broker that "
+        "takes no credential needs --no-auth (auth=False)"
+    ),
     AuthorizationError: "the credential is not permitted to do this; ask the broker's admins",
     UnknownTopicError: "check the topic name ('hop list-topics URL')",
     MessageTooLargeError: (
