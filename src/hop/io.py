@@ -983,7 +983,7 @@ class Consumer:
             raise translate_kafka_error(exc, f"opening {url} for reading") from exc
         try:
             names = [topic for topic in url.topics if not topic.startswith("^")]
-            known = self._warn_of_missing_topics(names)
+            known, notices = self._look_for_topics(names)
             if self._explicit_group:
                 # Learn which topics exist yet: a subscription to a missing topic would
                 # otherwise wait for librdkafka's next periodic metadata refresh (minutes).
@@ -996,6 +996,9 @@ class Consumer:
                 self._join_started = time.monotonic()
             else:
                 self._assign(names, self._start_at, known=known)
+            # Only now: a topic the credential may not see fails above with its own error.
+            for notice in notices:
+                _notices.warning("%s", notice)
         except BaseException:
             self._consumer.close()
             self._closed = True
@@ -1003,16 +1006,18 @@ class Consumer:
 
     # -- where reading starts ------------------------------------------------------------
 
-    def _warn_of_missing_topics(self, names: list[str]) -> Any:
-        """Say once (a warning) which named topics do not exist (yet), with the closest
-        existing names. All topics are listed rather than the named ones looked up, since
-        asking for a topic by name creates it on brokers that auto-create topics.
+    def _look_for_topics(self, names: list[str]) -> tuple[Any, list[str]]:
+        """List the cluster's topics, and say which named topics do not exist (yet), with
+        the closest existing names. All topics are listed rather than the named ones looked
+        up, since asking for a topic by name creates it on brokers that auto-create topics.
 
         Returns:
-            The cluster metadata (which the partition look-up uses), or None.
+            The cluster metadata (which the partition look-up uses) or None, and the
+            notices to give once reading can start.
         """
         if not names:
-            return None
+            return None, []
+        notices: list[str] = []
         cluster = _cluster_metadata(
             self._consumer,
             self._client_errors,
@@ -1027,13 +1032,8 @@ class Consumer:
                 continue
             close = difflib.get_close_matches(name, existing, n=3, cutoff=0.6)
             suggestion = f"; closest existing: {', '.join(close)}" if close else ""
-            _notices.warning(
-                "topic %s does not exist (yet) at %s%s",
-                name,
-                self._url,
-                suggestion,
-            )
-        return cluster
+            notices.append(f"topic {name} does not exist (yet) at {self._url}{suggestion}")
+        return cluster, notices
 
     def _partitions(
         self, topics: list[str], timeout: float = 10.0, known: Any = None
