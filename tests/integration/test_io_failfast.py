@@ -231,3 +231,25 @@ def test_a_group_reader_without_partitions_warns_once_and_goes_on(
                 timer.cancel()
     assert first == JSONBlob({"topic": topic_url.rsplit("/", 1)[1]})
     assert len([r for r in caplog.records if "still waiting" in r.getMessage()]) == 1
+
+
+def test_a_password_in_the_url_is_in_no_error_or_log_of_a_failed_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # librdkafka's own lines included (hop.librdkafka)
+    url = f"kafka://alice:{SECRET}@127.0.0.1:{free_port()}/t"
+    texts: list[str] = []
+    producer = Stream(auth=False).open(url, "w", connect_timeout=1)
+    producer.write(b"x")
+    with pytest.raises(BrokerUnavailableError) as producer_error:
+        producer.close()
+    texts += [str(producer_error.value), repr(producer_error.value)]
+    with pytest.raises(BrokerUnavailableError) as listing_error:
+        list_topics(url, auth=False, timeout=5)
+    texts += [str(listing_error.value), repr(listing_error.value)]
+    with pytest.raises(BrokerUnavailableError) as reader_error:
+        Stream(auth=False).open(url, "r")
+    texts += [str(reader_error.value), repr(reader_error.value)]
+    assert "127.0.0.1" in caplog.text  # the failures were logged...
+    for text in [*texts, caplog.text]:
+        assert SECRET not in text and "s3cretpw" not in text  # ...without the password
