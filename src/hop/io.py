@@ -111,6 +111,13 @@ _CONNECT_FAILURES = (
 )
 _SECURE_FAILURES = frozenset({"TLS handshake failed", "authentication failed"})
 _UNREACHABLE_FAILURES = frozenset({"connection refused", "host name not resolved"})
+_CONNECT_CODES = frozenset(
+    {
+        confluent_kafka.KafkaError._TRANSPORT,
+        confluent_kafka.KafkaError._RESOLVE,
+        confluent_kafka.KafkaError._ALL_BROKERS_DOWN,
+    }
+)
 
 
 def _connect_failure(text: str) -> str | None:
@@ -140,6 +147,9 @@ class _ClientErrors:
         self.failure: str | None = None
         #: librdkafka reported every broker down.
         self.all_down = False
+        #: Until this time.monotonic() value, failures to connect are logged at DEBUG only:
+        #: a producer within its connect timeout says why it failed once, when it gives up.
+        self.quiet_until = 0.0
 
     def __call__(self, error: confluent_kafka.KafkaError) -> None:
         code = error.code()
@@ -150,6 +160,9 @@ class _ClientErrors:
         else:
             self.failure = _connect_failure(error.str() or "") or self.failure
         now = time.monotonic()
+        if now < self.quiet_until and code in _CONNECT_CODES:
+            logger.debug("%s: %s", self._what, error.str())
+            return
         if now - self._last_logged.get(code, -_LOG_INTERVAL) >= _LOG_INTERVAL:
             self._last_logged[code] = now
             logger.warning("%s: %s", self._what, error.str())
@@ -511,6 +524,10 @@ class Producer:
             self._producer = confluent_kafka.Producer(settings)
         except confluent_kafka.KafkaException as exc:
             raise translate_kafka_error(exc, f"opening {url} for writing") from exc
+        if self._connect_timeout is not None:
+            # The margin covers the last slice of waiting, whose reports come just before
+            # the producer gives up.
+            self._client_errors.quiet_until = self._opened_at + self._connect_timeout + 5.0
 
     @property
     def auth(self) -> _rdkafka_config.AuthLike | None:
@@ -789,6 +806,7 @@ class Producer:
             pass
         else:
             self._reached = True
+            self._client_errors.quiet_until = 0.0  # an outage from now on is worth a warning
             return
         self._serve(0)  # serves the error and log callbacks
         errors = self._client_errors

@@ -74,6 +74,17 @@ def test_publish_to_a_refused_port_stops_and_counts_what_was_lost(
     assert result.stdout == b""
 
 
+def test_publish_with_the_default_connect_timeout_says_it_in_one_line(
+    env: dict[str, str], message_file: Path
+) -> None:
+    url = f"kafka://127.0.0.1:{free_port()}/t"
+    result, took = hop("publish", url, "--no-auth", message_file, env=env)
+    assert result.returncode == 1 and 14 < took < 20
+    line = one_error_line(result, "publish")
+    assert "no broker answered within 15 s (connection refused)" in line
+    assert result.stderr.count(b"\n") == 1, result.stderr  # no warnings before it
+
+
 def test_publish_to_an_unknown_host_uses_the_configured_timeout(
     env: dict[str, str], message_file: Path
 ) -> None:

@@ -4,6 +4,7 @@ error types (issue 10), connection settings (issue 13)."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -345,3 +346,20 @@ def test_topic_patterns_parse_and_cannot_be_written() -> None:
     assert url.topics == (r"^gcn\.classic\..*", "plain")
     with pytest.raises(ConfigurationError, match="topic pattern"):
         Stream(auth=False).open(r"kafka://127.0.0.1:1/^gcn\..*", "w")
+
+
+def test_connection_failures_are_quiet_within_the_connect_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    errors = io._ClientErrors("test")
+    errors.quiet_until = time.monotonic() + 60
+    refused = confluent_kafka.KafkaError(
+        confluent_kafka.KafkaError._TRANSPORT, "h:9/bootstrap: Connection refused"
+    )
+    with caplog.at_level(logging.DEBUG, logger="hop.io"):
+        errors(refused)
+        assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+        assert errors.failure == "connection refused"  # still remembered for the error
+        errors.quiet_until = 0.0
+        errors(refused)
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.WARNING]
