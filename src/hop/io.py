@@ -1039,7 +1039,7 @@ class Consumer:
         cluster = _cluster_metadata(
             self._consumer,
             self._client_errors,
-            f"listing topics at {self._url}",
+            f"opening {self._url} for reading",
             topic=None,
             timeout=10.0,
             serve=lambda: self._consumer.poll(0.1),
