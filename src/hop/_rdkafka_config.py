@@ -32,6 +32,16 @@ class _LibrdkafkaLog:
 
 _LIBRDKAFKA_LOG = _LibrdkafkaLog()
 
+#: A consumer group's session timeout unless one is given: Kafka's own default for years.
+#: librdkafka heartbeats from its own thread, so a slow application does not lose its
+#: partitions; a dead member's partitions move on after this long.
+DEFAULT_SESSION_TIMEOUT = timedelta(seconds=10)
+
+#: How long one connection may take from TCP connect through TLS and SASL (librdkafka's
+#: default is 30 s; Kafka's Java client uses 10 s). A TLS client talking to a plaintext
+#: listener hangs in the handshake until this runs out, so it bounds how soon that is told.
+CONNECTION_SETUP_TIMEOUT = timedelta(seconds=10)
+
 Settings = dict[str, Any]
 
 
@@ -115,12 +125,16 @@ def _common(
     url: KafkaURL,
     auth: AuthLike | None,
     error_cb: Callable[[Any], None] | None,
+    logger: Any = None,
 ) -> Settings:
     settings: Settings = {
         "bootstrap.servers": url.bootstrap_servers,
-        "logger": _LIBRDKAFKA_LOG,
+        # An object with librdkafka's log(level, msg) signature; the client's own one learns
+        # why connections fail (a TLS handshake that times out reaches no error callback).
+        "logger": logger if logger is not None else _LIBRDKAFKA_LOG,
         # hop only ever needs metadata for the topics it uses.
         "topic.metadata.refresh.sparse": True,
+        "socket.connection.setup.timeout.ms": _ms(CONNECTION_SETUP_TIMEOUT),
     }
     settings.update(security_settings(auth))
     if error_cb is not None:
@@ -147,6 +161,7 @@ def producer_settings(
     produce_timeout: timedelta,
     error_cb: Callable[[Any], None] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    logger: Any = None,
 ) -> Settings:
     """Settings for a ``confluent_kafka.Producer``.
 
@@ -157,8 +172,10 @@ def producer_settings(
             reports it failed; zero means forever.
         error_cb: called with client-wide errors (broker down, authentication failed).
         overrides: extra librdkafka settings, applied last.
+        logger: receives librdkafka's log lines (``log(level, msg)``); hop's DEBUG logger
+            when None.
     """
-    settings = _common(url, auth, error_cb)
+    settings = _common(url, auth, error_cb, logger)
     settings["message.timeout.ms"] = _ms(produce_timeout)
     return _apply_overrides(settings, overrides)
 
@@ -174,6 +191,7 @@ def consumer_settings(
     session_timeout: timedelta | None = None,
     error_cb: Callable[[Any], None] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    logger: Any = None,
 ) -> Settings:
     """Settings for a ``confluent_kafka.Consumer``.
 
@@ -188,11 +206,13 @@ def consumer_settings(
         auto_commit: whether librdkafka commits stored offsets in the background.
         offset_reset: ``"earliest"`` or ``"latest"``: where to start without a committed offset.
         partition_eof: whether to report reaching the end of a partition.
-        session_timeout: the group session timeout; librdkafka's default when None.
+        session_timeout: the group session timeout; ``DEFAULT_SESSION_TIMEOUT`` (10 s)
+            when None.
         error_cb: called with client-wide errors.
         overrides: extra librdkafka settings, applied last.
+        logger: as for ``producer_settings``.
     """
-    settings = _common(url, auth, error_cb)
+    settings = _common(url, auth, error_cb, logger)
     settings.update(
         {
             "group.id": group_id,
@@ -206,14 +226,18 @@ def consumer_settings(
         # A reader that stops at the end learns it is there from an empty fetch; do not let
         # the broker hold that fetch for librdkafka's default 500 ms.
         settings["fetch.wait.max.ms"] = 100
-    if session_timeout is not None:
-        settings["session.timeout.ms"] = _ms(session_timeout)
-        settings["heartbeat.interval.ms"] = max(100, _ms(session_timeout) // 3)
+    if session_timeout is None:
+        session_timeout = DEFAULT_SESSION_TIMEOUT
+    settings["session.timeout.ms"] = _ms(session_timeout)
+    settings["heartbeat.interval.ms"] = max(100, _ms(session_timeout) // 3)
     return _apply_overrides(settings, overrides)
 
 
 def admin_settings(
-    url: KafkaURL, auth: AuthLike | None, error_cb: Callable[[Any], None] | None = None
+    url: KafkaURL,
+    auth: AuthLike | None,
+    error_cb: Callable[[Any], None] | None = None,
+    logger: Any = None,
 ) -> Settings:
     """Settings for metadata requests (listing topics)."""
-    return _common(url, auth, error_cb)
+    return _common(url, auth, error_cb, logger)

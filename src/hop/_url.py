@@ -1,4 +1,8 @@
-"""Parse ``kafka://[username@]host[:port][,host2[:port2]...]/[topic[,topic2...]]`` URLs."""
+"""Parse ``kafka://[username@]host[:port][,host2[:port2]...]/[topic[,topic2...]]`` URLs.
+
+A topic starting with ``^`` is a regular expression (librdkafka's topic patterns): reading
+such a URL subscribes to every matching topic, including ones created later.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from .errors import ConfigurationError
 DEFAULT_PORT = 9092
 
 _HOST_RE = re.compile(
-    r"""^(?:\[(?P<ipv6>[0-9A-Fa-f:.%a-zA-Z0-9]+)\]|(?P<host>[^\[\]:/@,]+))(?::(?P<port>[^:/,]*))?$"""
+    r"""^(?:\[(?P<ipv6>[0-9A-Fa-f:.%a-zA-Z0-9]+)\]|(?P<host>[^\[\]:/@,\s\x00-\x1f\x7f]+))(?::(?P<port>[^:/,]*))?$"""
 )
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -23,7 +27,7 @@ class KafkaURL:
     Attributes:
         username: the stored credential the URL asks for (never a password), or None.
         brokers: ``(host, port)`` pairs, in the order given; IPv6 hosts without brackets.
-        topics: the topics named, possibly none.
+        topics: the topics named, possibly none; one starting with ``^`` is a pattern.
     """
 
     username: str | None
@@ -73,18 +77,30 @@ def parse_url(url: str) -> KafkaURL:
         raise ConfigurationError(
             f"invalid URL scheme {scheme!r} in {_redact(url)!r}: only kafka:// URLs are supported"
         )
-    netloc, _, path = rest.partition("/")
-    path = path.split("?", 1)[0].split("#", 1)[0]
     username: str | None = None
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.rpartition("@")
+    if "@" in rest:
+        # Topic names and hosts never hold '@', so the last one ends the userinfo, even
+        # when an unquoted password holds '/' or '@'.
+        userinfo, _, rest = rest.rpartition("@")
         user = unquote(userinfo.split(":", 1)[0])
         username = user or None
+    netloc, _, path = rest.partition("/")
+    if "^" not in path:
+        # A topic pattern may hold '?' and '#'; a plain path may not, so they end it there.
+        path = path.split("?", 1)[0].split("#", 1)[0]
     if not netloc:
         raise ConfigurationError(f"no broker host in Kafka URL {_redact(url)!r}")
     brokers = tuple(_parse_host(part, url) for part in netloc.split(","))
     topics = tuple(t for t in (unquote(t).strip() for t in path.split(",")) if t) if path else ()
     for topic in topics:
+        if topic.startswith("^"):
+            try:
+                re.compile(topic)
+            except re.error as exc:
+                raise ConfigurationError(
+                    f"invalid topic pattern {topic!r} in {_redact(url)!r}: {exc}"
+                ) from None
+            continue
         if not _TOPIC_RE.match(topic):
             raise ConfigurationError(
                 f"invalid topic name {topic!r} in {_redact(url)!r}: Kafka topic names use only "
@@ -98,22 +114,46 @@ def _parse_host(part: str, url: str) -> tuple[str, int]:
     if not match:
         raise ConfigurationError(f"invalid broker address {part!r} in {_redact(url)!r}")
     host = match.group("ipv6") or match.group("host")
+    if not host.isascii():
+        try:
+            host.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"invalid broker host in {_redact(url)!r}: it is not valid text"
+            ) from None
     port_text = match.group("port")
     if port_text is None or port_text == "":
         return host, DEFAULT_PORT
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    # isdigit() alone accepts '²', which int() refuses.
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise ConfigurationError(f"invalid port {port_text!r} in {_redact(url)!r}")
     return host, int(port_text)
 
 
-def _redact(url: str) -> str:
-    """The URL with any password removed, fit for an error message."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:?/+")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any userinfo (username and password) replaced by ``***``.
+
+    Used for every URL that appears in an error or a log line: it copes with malformed URLs
+    too (``kafka:/user:pw@host``, ``kafka//user:pw@host``, a password holding ``/``), since
+    those are the ones that end up in error messages.
+
+    Args:
+        url: the URL as given, well-formed or not.
+
+    Returns:
+        The same text with everything between the scheme and the last ``@`` as ``***``.
+    """
+    if not isinstance(url, str):
+        return "<not a str>"
+    if "@" not in url:
         return url
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        userinfo, _, hosts = netloc.rpartition("@")
-        if ":" in userinfo:
-            netloc = f"{userinfo.split(':', 1)[0]}:[secure]@{hosts}"
-    return f"{scheme}{sep}{netloc}{slash}{path}"
+    match = _SCHEME_RE.match(url)
+    prefix = match.group(0) if match else ""
+    _, _, hosts = url[len(prefix) :].rpartition("@")
+    return f"{prefix}***@{hosts}"
+
+
+_redact = redact_url

@@ -178,6 +178,11 @@ def _parse_bool(value: object) -> bool:
     raise ValueError("expected true/yes/on/1 or false/no/off/0")
 
 
+def _parse_connect_timeout(value: object) -> float:
+    # 0 (wait forever) stays a value: None would read as "not given" and bring back 15 s.
+    return _seconds(value)
+
+
 @dataclass(frozen=True)
 class Setting:
     """One general setting that ``config.toml`` and ``HOP_*`` variables may give.
@@ -215,6 +220,13 @@ SETTINGS: Mapping[str, Setting] = {
             _parse_session_timeout,
             "seconds a consumer group waits for a silent member before handing its "
             "partitions to others; above 0, at most 3600 (a datetime.timedelta once loaded)",
+        ),
+        Setting(
+            "connect_timeout",
+            _parse_connect_timeout,
+            "seconds a producer waits for some broker to answer at all before it gives up "
+            "(a broker that answered once is waited for as long as necessary); 0 waits "
+            "forever; default 15",
         ),
         Setting(
             "fetch_external",

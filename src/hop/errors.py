@@ -5,6 +5,7 @@ The tree::
     HopError                                  root of everything hop raises on purpose
     ├── ConfigurationError (ValueError)       a bad URL, mode, option or setting
     ├── StreamStateError (RuntimeError)       a stream used before open or after close
+    ├── InvalidMessageError (ValueError, TypeError)  a topic, key, header or callback unusable
     ├── CredentialError                       no usable credential, or an ambiguous choice
     │   ├── NoCredentialsError (FileNotFoundError)      nothing stored ('hop auth add')
     │   ├── CredentialFilePermissionError (RuntimeError) auth file open to group/others
@@ -15,16 +16,25 @@ The tree::
     ├── LocalBrokerError                      the local test broker cannot run
     ├── JournalError                          the robust publisher's journal cannot be used
     │   └── JournalCorruptError               a bad CRC, length or truncation, with file and offset
-    └── KafkaError                            an error reported by Kafka / librdkafka
-        ├── BrokerUnavailableError (ConnectionError)   no broker could be reached
+    └── KafkaError (confluent_kafka.KafkaException)  an error reported by Kafka / librdkafka
+        ├── BrokerUnavailableError (ConnectionError)   no broker (leader, coordinator) reachable
         ├── KafkaTimeoutError (TimeoutError)           an operation ran out of time
-        ├── AuthenticationError (PermissionError)      the broker refused the credential
+        ├── AuthenticationError (PermissionError)      TLS or SASL failed: credential refused
         ├── AuthorizationError (PermissionError)       the credential may not do this
         ├── UnknownTopicError (LookupError)            the topic does not exist
+        ├── MessageTooLargeError (ValueError)          over the producer's or broker's limit
+        ├── ConsumerError                              a consumer group, offset or fetch problem
+        ├── ProducerStateError                         an idempotent/transactional producer's state
+        ├── RequestRejectedError                       the broker refused the request as invalid
+        ├── ClientError (RuntimeError)                 librdkafka failed locally
         └── DeliveryError                              messages were not acknowledged
 
 A ``KafkaError`` keeps the confluent-kafka error it came from as ``__cause__`` (when it was
-an exception) and as ``kafka_error``, and exposes ``code``, ``retriable`` and ``fatal``.
+an exception) and as ``kafka_error``, and exposes ``code``, ``retriable`` and ``fatal``. It is
+also a ``confluent_kafka.KafkaException``, what hop-client 0.13 let through, so old
+``except KafkaException`` clauses still catch it. Every librdkafka error code belongs to one
+of the named subclasses above (``_CLASS_BY_CODE``); a plain ``KafkaError`` is only what hop
+cannot classify (a code newer than this table).
 """
 
 from __future__ import annotations
@@ -37,20 +47,26 @@ __all__ = [
     "AuthenticationError",
     "AuthorizationError",
     "BrokerUnavailableError",
+    "ClientError",
     "ConfigurationError",
+    "ConsumerError",
     "CredentialError",
     "CredentialFilePermissionError",
     "CredentialInputError",
     "DecodeError",
     "DeliveryError",
     "HopError",
+    "InvalidMessageError",
     "JournalCorruptError",
     "JournalError",
     "KafkaError",
     "KafkaTimeoutError",
     "LocalBrokerError",
     "MalformedCredentialError",
+    "MessageTooLargeError",
     "NoCredentialsError",
+    "ProducerStateError",
+    "RequestRejectedError",
     "StreamStateError",
     "UnknownTopicError",
     "UnsafeXMLError",
@@ -64,6 +80,13 @@ class HopError(Exception):
 
 class ConfigurationError(HopError, ValueError):
     """A bad URL, mode, option or setting."""
+
+
+class InvalidMessageError(HopError, ValueError, TypeError):
+    """A message cannot be sent as given: an empty or invalid topic, a key, header key or
+    header value that is not valid text (a NUL, a lone surrogate), or a delivery callback
+    that is not callable. Both a ``ValueError`` and a ``TypeError``, what such mistakes
+    raised before."""
 
 
 class StreamStateError(HopError, RuntimeError):
@@ -124,8 +147,11 @@ class JournalCorruptError(JournalError):
         self.offset = offset
 
 
-class KafkaError(HopError):
+class KafkaError(HopError, confluent_kafka.KafkaException):
     """An error reported by Kafka or librdkafka.
+
+    Also a ``confluent_kafka.KafkaException``, so code written for hop-client 0.13 (which let
+    those through) still catches it.
 
     Attributes:
         kafka_error: the ``confluent_kafka.KafkaError`` it came from, if any.
@@ -171,6 +197,26 @@ class UnknownTopicError(KafkaError, LookupError):
     """The topic (or partition) does not exist."""
 
 
+class MessageTooLargeError(KafkaError, ValueError):
+    """A message is larger than the producer's ``message.max.bytes`` or the broker's limit."""
+
+
+class ConsumerError(KafkaError):
+    """A consumer group, committed offset or fetch session problem."""
+
+
+class ProducerStateError(KafkaError):
+    """The sequence, epoch or transaction state of an idempotent producer went wrong."""
+
+
+class RequestRejectedError(KafkaError):
+    """The broker refused a request as invalid, unsupported or against its policy."""
+
+
+class ClientError(KafkaError, RuntimeError):
+    """librdkafka failed locally: a bad argument or state, a full queue, an internal error."""
+
+
 class DeliveryError(KafkaError):
     """Messages were not acknowledged by the broker.
 
@@ -192,36 +238,112 @@ class DeliveryError(KafkaError):
 
 _E = confluent_kafka.KafkaError
 
-# librdkafka error codes grouped by what they mean to a person; anything else is a plain
-# KafkaError carrying librdkafka's own description.
+# Every librdkafka error code, grouped by what it means to a person. The names are
+# confluent_kafka.KafkaError's; a code this version of confluent-kafka lacks is skipped. A
+# code missing here becomes a plain KafkaError (tests/unit/test_errors.py notices).
+_FAMILIES: dict[type[KafkaError], str] = {
+    BrokerUnavailableError: """
+        _TRANSPORT _RESOLVE _ALL_BROKERS_DOWN _WAIT_COORD _ISR_INSUFF _NODE_UPDATE
+        _UNKNOWN_BROKER _DESTROY_BROKER BROKER_NOT_AVAILABLE NETWORK_EXCEPTION
+        LEADER_NOT_AVAILABLE NOT_LEADER_FOR_PARTITION REPLICA_NOT_AVAILABLE
+        COORDINATOR_LOAD_IN_PROGRESS COORDINATOR_NOT_AVAILABLE NOT_COORDINATOR
+        NOT_ENOUGH_REPLICAS NOT_ENOUGH_REPLICAS_AFTER_APPEND NOT_CONTROLLER KAFKA_STORAGE_ERROR
+        LOG_DIR_NOT_FOUND PREFERRED_LEADER_NOT_AVAILABLE ELIGIBLE_LEADERS_NOT_AVAILABLE
+        LISTENER_NOT_FOUND UNKNOWN_CONTROLLER_ID REBOOTSTRAP_REQUIRED FENCED_LEADER_EPOCH
+        UNKNOWN_LEADER_EPOCH STALE_BROKER_EPOCH STALE_CTRL_EPOCH
+    """,
+    KafkaTimeoutError: """
+        _TIMED_OUT _MSG_TIMED_OUT _TIMED_OUT_QUEUE REQUEST_TIMED_OUT
+    """,
+    AuthenticationError: """
+        _AUTHENTICATION _SSL SASL_AUTHENTICATION_FAILED ILLEGAL_SASL_STATE
+        UNSUPPORTED_SASL_MECHANISM UNACCEPTABLE_CREDENTIAL PRINCIPAL_DESERIALIZATION_FAILURE
+        INVALID_PRINCIPAL_TYPE DELEGATION_TOKEN_AUTH_DISABLED DELEGATION_TOKEN_NOT_FOUND
+        DELEGATION_TOKEN_OWNER_MISMATCH DELEGATION_TOKEN_REQUEST_NOT_ALLOWED
+        DELEGATION_TOKEN_EXPIRED SECURITY_DISABLED
+    """,
+    AuthorizationError: """
+        TOPIC_AUTHORIZATION_FAILED GROUP_AUTHORIZATION_FAILED CLUSTER_AUTHORIZATION_FAILED
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED DELEGATION_TOKEN_AUTHORIZATION_FAILED
+    """,
+    UnknownTopicError: """
+        _UNKNOWN_TOPIC _UNKNOWN_PARTITION UNKNOWN_TOPIC_OR_PART UNKNOWN_TOPIC_ID
+        INCONSISTENT_TOPIC_ID
+    """,
+    MessageTooLargeError: """
+        MSG_SIZE_TOO_LARGE RECORD_LIST_TOO_LARGE INVALID_MSG_SIZE
+    """,
+    ConsumerError: """
+        _PARTITION_EOF _UNKNOWN_GROUP _EXISTING_SUBSCRIPTION _ASSIGN_PARTITIONS
+        _REVOKE_PARTITIONS _NO_OFFSET _MAX_POLL_EXCEEDED _ASSIGNMENT_LOST _AUTO_OFFSET_RESET
+        _LOG_TRUNCATION OFFSET_OUT_OF_RANGE ILLEGAL_GENERATION INCONSISTENT_GROUP_PROTOCOL
+        INVALID_GROUP_ID UNKNOWN_MEMBER_ID INVALID_SESSION_TIMEOUT REBALANCE_IN_PROGRESS
+        INVALID_COMMIT_OFFSET_SIZE OFFSET_METADATA_TOO_LARGE NON_EMPTY_GROUP GROUP_ID_NOT_FOUND
+        FETCH_SESSION_ID_NOT_FOUND INVALID_FETCH_SESSION_EPOCH OFFSET_NOT_AVAILABLE
+        MEMBER_ID_REQUIRED GROUP_MAX_SIZE_REACHED FENCED_INSTANCE_ID GROUP_SUBSCRIBED_TO_TOPIC
+        UNSTABLE_OFFSET_COMMIT FENCED_MEMBER_EPOCH UNRELEASED_INSTANCE_ID UNSUPPORTED_ASSIGNOR
+        STALE_MEMBER_EPOCH UNKNOWN_SUBSCRIPTION_ID INVALID_RECORD_STATE SHARE_SESSION_NOT_FOUND
+        INVALID_SHARE_SESSION_EPOCH FENCED_STATE_EPOCH SHARE_SESSION_LIMIT_REACHED
+    """,
+    ProducerStateError: """
+        _FENCED _GAPLESS_GUARANTEE _INCONSISTENT OUT_OF_ORDER_SEQUENCE_NUMBER
+        DUPLICATE_SEQUENCE_NUMBER INVALID_PRODUCER_EPOCH INVALID_TXN_STATE
+        INVALID_PRODUCER_ID_MAPPING INVALID_TRANSACTION_TIMEOUT CONCURRENT_TRANSACTIONS
+        TRANSACTION_COORDINATOR_FENCED UNKNOWN_PRODUCER_ID PRODUCER_FENCED TRANSACTION_ABORTABLE
+    """,
+    RequestRejectedError: """
+        UNKNOWN INVALID_MSG TOPIC_EXCEPTION INVALID_REQUIRED_ACKS INVALID_TIMESTAMP
+        UNSUPPORTED_VERSION TOPIC_ALREADY_EXISTS INVALID_PARTITIONS INVALID_REPLICATION_FACTOR
+        INVALID_REPLICA_ASSIGNMENT INVALID_CONFIG INVALID_REQUEST UNSUPPORTED_FOR_MESSAGE_FORMAT
+        POLICY_VIOLATION OPERATION_NOT_ATTEMPTED REASSIGNMENT_IN_PROGRESS TOPIC_DELETION_DISABLED
+        UNSUPPORTED_COMPRESSION_TYPE ELECTION_NOT_NEEDED NO_REASSIGNMENT_IN_PROGRESS
+        INVALID_RECORD THROTTLING_QUOTA_EXCEEDED RESOURCE_NOT_FOUND DUPLICATE_RESOURCE
+        INCONSISTENT_VOTER_SET INVALID_UPDATE_VERSION FEATURE_UPDATE_FAILED
+        MISMATCHED_ENDPOINT_TYPE UNSUPPORTED_ENDPOINT_TYPE TELEMETRY_TOO_LARGE
+        INVALID_REGISTRATION INVALID_VOTER_KEY DUPLICATE_VOTER VOTER_NOT_FOUND
+        INVALID_REGULAR_EXPRESSION STREAMS_INVALID_TOPOLOGY STREAMS_INVALID_TOPOLOGY_EPOCH
+        STREAMS_TOPOLOGY_FENCED
+    """,
+    ClientError: """
+        NO_ERROR _BAD_MSG _BAD_COMPRESSION _DESTROY _FAIL _CRIT_SYS_RESOURCE _FS _INVALID_ARG
+        _QUEUE_FULL _IN_PROGRESS _PREV_IN_PROGRESS _CONFLICT _STATE _UNKNOWN_PROTOCOL
+        _NOT_IMPLEMENTED _OUTDATED _UNSUPPORTED_FEATURE _WAIT_CACHE _INTR _KEY_SERIALIZATION
+        _VALUE_SERIALIZATION _KEY_DESERIALIZATION _VALUE_DESERIALIZATION _PARTIAL _READ_ONLY
+        _NOENT _UNDERFLOW _INVALID_TYPE _RETRY _PURGE_QUEUE _PURGE_INFLIGHT _FATAL
+        _NOT_CONFIGURED _APPLICATION _NOOP _INVALID_DIFFERENT_RECORD
+    """,
+}
+
 _CLASS_BY_CODE: dict[int, type[KafkaError]] = {
-    _E._TRANSPORT: BrokerUnavailableError,
-    _E._ALL_BROKERS_DOWN: BrokerUnavailableError,
-    _E._RESOLVE: BrokerUnavailableError,
-    _E.BROKER_NOT_AVAILABLE: BrokerUnavailableError,
-    _E.NETWORK_EXCEPTION: BrokerUnavailableError,
-    _E._TIMED_OUT: KafkaTimeoutError,
-    _E.REQUEST_TIMED_OUT: KafkaTimeoutError,
-    _E._MSG_TIMED_OUT: KafkaTimeoutError,
-    _E._AUTHENTICATION: AuthenticationError,
-    _E.SASL_AUTHENTICATION_FAILED: AuthenticationError,
-    _E.ILLEGAL_SASL_STATE: AuthenticationError,
-    _E.UNSUPPORTED_SASL_MECHANISM: AuthenticationError,
-    _E._SSL: AuthenticationError,
-    _E.TOPIC_AUTHORIZATION_FAILED: AuthorizationError,
-    _E.GROUP_AUTHORIZATION_FAILED: AuthorizationError,
-    _E.CLUSTER_AUTHORIZATION_FAILED: AuthorizationError,
-    _E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED: AuthorizationError,
-    _E.UNKNOWN_TOPIC_OR_PART: UnknownTopicError,
-    _E._UNKNOWN_TOPIC: UnknownTopicError,
-    _E._UNKNOWN_PARTITION: UnknownTopicError,
+    getattr(_E, name): cls
+    for cls, names in _FAMILIES.items()
+    for name in names.split()
+    if isinstance(getattr(_E, name, None), int)
+}
+
+# confluent-kafka's exceptions that carry no KafkaError (the share consumer's state errors).
+_CLASS_BY_EXCEPTION: dict[type[BaseException], type[KafkaError]] = {
+    cls: ClientError
+    for cls in (
+        getattr(confluent_kafka, "IllegalStateException", None),
+        getattr(confluent_kafka, "ConcurrentModificationException", None),
+        BufferError,
+    )
+    if isinstance(cls, type)
 }
 
 _HINTS: dict[type[KafkaError], str] = {
     BrokerUnavailableError: "is the broker address right and the broker running?",
-    AuthenticationError: "check the credential ('hop auth list') and the broker address",
+    AuthenticationError: (
+        "check the credential ('hop auth list') and the broker address; a broker that "
+        "takes no credential needs --no-auth (auth=False)"
+    ),
     AuthorizationError: "the credential is not permitted to do this; ask the broker's admins",
     UnknownTopicError: "check the topic name ('hop list-topics URL')",
+    MessageTooLargeError: (
+        "the limit is the producer's message.max.bytes (librdkafka's default 1,000,000 "
+        "bytes) and the broker's message.max.bytes (the topic's max.message.bytes)"
+    ),
 }
 
 
@@ -246,7 +368,10 @@ def translate_kafka_error(
     """
     prefix = f"{context}: " if context else ""
     if isinstance(error, BufferError):
-        return KafkaError(f"{prefix}the producer's local queue is full ({error})")
+        return ClientError(f"{prefix}the producer's local queue is full ({error})")
+    for exception_class, hop_class in _CLASS_BY_EXCEPTION.items():
+        if isinstance(error, exception_class):
+            return hop_class(f"{prefix}{error}")
     kafka_error: confluent_kafka.KafkaError | None
     if isinstance(error, confluent_kafka.KafkaError):
         kafka_error = error

@@ -12,6 +12,7 @@ with stream.open("kafka://hostname:9092/topic", "r") as consumer:
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import threading
@@ -29,14 +30,20 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
 import confluent_kafka
 
 from . import _rdkafka_config
+from ._url import _TOPIC_RE as _TOPIC_NAME
 from ._url import KafkaURL, parse_url
 from .errors import (
+    AuthenticationError,
     BrokerUnavailableError,
+    ClientError,
     ConfigurationError,
     CredentialError,
     DeliveryError,
     HopError,
+    InvalidMessageError,
+    KafkaError,
     KafkaTimeoutError,
+    MessageTooLargeError,
     StreamStateError,
     translate_kafka_error,
 )
@@ -57,6 +64,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("hop.io")
+# What a person reading a stream should know at once (a missing topic, a group that hands out
+# nothing). Not "hop.io": the command line holds back hop.io's connection warnings at first.
+_notices = logging.getLogger("hop.stream")
 
 #: Headers as users give them: a mapping, or a sequence of (key, value) pairs.
 HeadersArg: TypeAlias = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None
@@ -67,6 +77,9 @@ DeliveryCallback: TypeAlias = Callable[
 ]
 
 _EOF = confluent_kafka.KafkaError._PARTITION_EOF
+_PATTERN_REFRESH_MS = 10_000
+# A group member with no partitions after this many session timeouts is told so.
+_JOIN_TIMEOUT_SESSIONS = 3
 _DEFAULT_DUPLICATE_WINDOW = 10_000
 # librdkafka retries these forever; to a person they mean the credential is wrong.
 _AUTH_CODES = frozenset(
@@ -82,32 +95,114 @@ _AUTH_CODES = frozenset(
 _LOG_INTERVAL = 30.0
 
 
+#: How long a producer waits for some broker to answer at all before it gives up; a broker
+#: that answered once and then went away is waited for as long as necessary.
+DEFAULT_CONNECT_TIMEOUT = 15.0
+
+# What librdkafka's reasons for a failed connection mean to a person, most telling first.
+_CONNECT_FAILURES = (
+    ("SSL_HANDSHAKE", "TLS handshake failed"),
+    ("SSL handshake failed", "TLS handshake failed"),
+    ("AUTH_HANDSHAKE", "authentication failed"),
+    ("SASL", "authentication failed"),
+    ("Failed to resolve", "host name not resolved"),
+    ("Connection refused", "connection refused"),
+    ("timed out", "connection timed out"),
+)
+_SECURE_FAILURES = frozenset({"TLS handshake failed", "authentication failed"})
+_UNREACHABLE_FAILURES = frozenset({"connection refused", "host name not resolved"})
+_CONNECT_CODES = frozenset(
+    {
+        confluent_kafka.KafkaError._TRANSPORT,
+        confluent_kafka.KafkaError._RESOLVE,
+        confluent_kafka.KafkaError._ALL_BROKERS_DOWN,
+    }
+)
+
+
+def _connect_failure(text: str) -> str | None:
+    for marker, meaning in _CONNECT_FAILURES:
+        if marker in text:
+            return meaning
+    return None
+
+
 class _ClientErrors:
-    """Receives librdkafka's client-wide errors (``error_cb``) for one client.
+    """Receives librdkafka's client-wide errors (``error_cb``) and log lines for one client.
 
     Logs each kind at most once per ``_LOG_INTERVAL`` (a broker that is down reports itself
     several times a second), and remembers errors that no retry will cure, a fatal error or
-    a refused credential, so the client can raise them instead of waiting forever.
+    a refused credential, so the client can raise them instead of waiting forever. It also
+    remembers why connections failed (refused, not resolved, TLS, authentication) and
+    whether librdkafka found every broker down, so that a client which never reached any
+    broker can say why instead of waiting.
     """
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, secure: bool = False) -> None:
         self._what = what
+        self._secure = secure
         self._last_logged: dict[int, float] = {}
         self.stopping: confluent_kafka.KafkaError | None = None
+        #: why the last connection failed, in a person's words, or None.
+        self.failure: str | None = None
+        #: librdkafka reported every broker down.
+        self.all_down = False
+        #: Until this time.monotonic() value, failures to connect are logged at DEBUG only:
+        #: a producer within its connect timeout says why it failed once, when it gives up.
+        self.quiet_until = 0.0
 
     def __call__(self, error: confluent_kafka.KafkaError) -> None:
         code = error.code()
         if error.fatal() or code in _AUTH_CODES:
             self.stopping = error
+        if code == confluent_kafka.KafkaError._ALL_BROKERS_DOWN:
+            self.all_down = True
+        else:
+            self.failure = _connect_failure(error.str() or "") or self.failure
         now = time.monotonic()
+        if now < self.quiet_until and code in _CONNECT_CODES:
+            logger.debug("%s: %s", self._what, error.str())
+            return
         if now - self._last_logged.get(code, -_LOG_INTERVAL) >= _LOG_INTERVAL:
             self._last_logged[code] = now
             logger.warning("%s: %s", self._what, error.str())
+
+    def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
+        """librdkafka's log lines: passed on at DEBUG, and read for why connecting failed."""
+        _rdkafka_config.LIBRDKAFKA_LOGGER.debug(msg, *args)
+        if "FAIL" in msg or "FAIL" in args:
+            text = " ".join(str(part) for part in (msg, *args))
+            self.failure = _connect_failure(text) or self.failure
 
     def check(self, context: str) -> None:
         """Raise the error that stops this client, if there is one."""
         if self.stopping is not None:
             raise translate_kafka_error(self.stopping, context)
+
+    def never_reached(self, context: str, waited: float | None, detail: str = "") -> KafkaError:
+        """The error for a client that no broker ever answered.
+
+        Args:
+            context: what hop was doing.
+            waited: how long it waited, in seconds, if that is worth saying.
+            detail: what was lost, e.g. "3 message(s) not delivered".
+        """
+        reason = self.failure or "no answer"
+        how_long = f" within {waited:g} s" if waited is not None else ""
+        message = f"{context}: no broker answered{how_long} ({reason})"
+        if detail:
+            message += f"; {detail}"
+        if reason in _SECURE_FAILURES and self._secure:
+            return AuthenticationError(
+                f"{message}; if the broker takes no credential (a plaintext listener), "
+                "connect without one (hop's --no-auth, Stream(auth=False)), or use a "
+                "credential whose protocol is the broker's"
+            )
+        if reason in _SECURE_FAILURES:
+            return AuthenticationError(message)
+        return BrokerUnavailableError(
+            f"{message} (is the broker address right and the broker running?)"
+        )
 
 
 class StartPosition(Enum):
@@ -146,6 +241,19 @@ class Metadata:
     headers: Headers
     _raw: confluent_kafka.Message = field(repr=False, compare=False)
 
+    @classmethod
+    def from_message(cls, msg: confluent_kafka.Message) -> Metadata:
+        """The metadata of a message as confluent-kafka gives it (from ``read_raw``).
+
+        Args:
+            msg: a ``confluent_kafka.Message`` that carries a message, not an error.
+
+        Returns:
+            Its ``Metadata``, as ``read(metadata=True)`` would give it.
+        """
+        headers: Headers = msg.headers() or []  # type: ignore[assignment]
+        return _metadata(msg, headers)
+
 
 # UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness in batches: a
 # fresh id per message is on the hot path. The batch is large because os.urandom lets go
@@ -175,12 +283,17 @@ def _refill_ids() -> bytes:
 
 def _check_header_key(key: str) -> None:
     # confluent-kafka 2.16 crashes the process (not an exception) on a header key that
-    # cannot be encoded as UTF-8, such as a lone surrogate: refuse it first.
+    # cannot be encoded as UTF-8, such as a lone surrogate: refuse it first. librdkafka
+    # keeps keys as C strings, so a NUL would silently cut the key short on the wire.
     if not key.isascii():
         try:
             key.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise TypeError(f"header key {key!r} is not valid UTF-8 text") from exc
+            raise InvalidMessageError(f"header key {key!r} is not valid UTF-8 text") from exc
+    if "\x00" in key:
+        raise InvalidMessageError(
+            f"header key {key!r} holds a NUL character, which Kafka clients would cut it at"
+        )
 
 
 def _user_headers(headers: HeadersArg) -> Headers:
@@ -204,7 +317,12 @@ def _user_headers(headers: HeadersArg) -> Headers:
                 "(use Producer.write_raw to forward headers that hop already packed)"
             )
         if isinstance(value, str):
-            out.append((key, value.encode("utf-8")))
+            try:
+                out.append((key, value.encode("utf-8")))
+            except UnicodeEncodeError as exc:
+                raise InvalidMessageError(
+                    f"header {key!r}: its value is not valid UTF-8 text"
+                ) from exc
         elif isinstance(value, bytes | bytearray | memoryview):
             out.append((key, bytes(value)))
         else:
@@ -263,9 +381,10 @@ class _DeliveryTally:
     and its ResourceWarning would never be given.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int | None = None) -> None:
         self.failed = 0
         self.errors: list[confluent_kafka.KafkaError] = []
+        self.max_bytes = max_bytes
 
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
@@ -275,13 +394,77 @@ class _DeliveryTally:
             if len(self.errors) < 5 and all(e.code() != error.code() for e in self.errors):
                 # Each distinct reason is logged once; the count comes with DeliveryError.
                 self.errors.append(error)
-                logger.warning("message to %s not delivered: %s", message.topic(), error.str())
+                logger.warning(
+                    "message to %s not delivered: %s",
+                    message.topic(),
+                    _describe_delivery_error(error, self.max_bytes),
+                )
 
     def take(self) -> tuple[int, list[confluent_kafka.KafkaError]]:
         """The failures counted since the last call, and their distinct errors."""
         counted = self.failed, self.errors
         self.failed, self.errors = 0, []
         return counted
+
+
+# librdkafka's default message.max.bytes (and Kafka brokers' default limit, near enough).
+_DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
+
+
+def _max_message_bytes(config: Mapping[str, Any] | None) -> int:
+    value = (config or {}).get("message.max.bytes", _DEFAULT_MAX_MESSAGE_BYTES)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return _DEFAULT_MAX_MESSAGE_BYTES  # librdkafka refuses it when the client is made
+
+
+def _describe_delivery_error(
+    error: confluent_kafka.KafkaError, max_bytes: int | None = None
+) -> str:
+    """librdkafka's description of a failed delivery, with the limits and settings to change
+    for a message that was too large.
+
+    Args:
+        error: the error from a delivery report.
+        max_bytes: the producer's ``message.max.bytes``, when known.
+    """
+    text = error.str() or error.name()
+    if error.code() in (
+        confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE,
+        confluent_kafka.KafkaError.RECORD_LIST_TOO_LARGE,
+    ):
+        producer = f" (now {max_bytes:,} bytes)" if max_bytes is not None else ""
+        text += (
+            f": over the broker's limit (its message.max.bytes, or the topic's "
+            f"max.message.bytes) or the producer's message.max.bytes{producer}"
+        )
+    return text
+
+
+class _SafeCallback:
+    """Calls a delivery callback of the caller's; logs what it raises instead of letting it
+    escape into librdkafka (where it would break flush and close)."""
+
+    __slots__ = ("_callback", "_failures")
+
+    def __init__(self, callback: DeliveryCallback) -> None:
+        self._callback = callback
+        self._failures = 0
+
+    def __call__(
+        self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
+    ) -> None:
+        try:
+            self._callback(error, message)
+        except Exception:
+            self._failures += 1
+            if self._failures == 1 or self._failures % 1000 == 0:
+                logger.exception(
+                    "the delivery callback %r raised (%d time(s) so far); its exception is ignored",
+                    self._callback,
+                    self._failures,
+                )
 
 
 class Producer:
@@ -299,14 +482,34 @@ class Producer:
         *,
         produce_timeout: timedelta | float = timedelta(0),
         config: Mapping[str, Any] | None = None,
+        connect_timeout: timedelta | float | None = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
+        patterns = [topic for topic in url.topics if topic.startswith("^")]
+        if patterns:
+            raise ConfigurationError(
+                f"{url}: {patterns[0]!r} is a topic pattern, which can only be read; name "
+                "the topic to write to"
+            )
         self._url = url
         self._produce_timeout = _timedelta(produce_timeout, "produce_timeout")
+        self._connect_timeout = (
+            None
+            if connect_timeout is None
+            else _timedelta(connect_timeout, "connect_timeout").total_seconds() or None
+        )
+        self._opened_at = time.monotonic()
+        # Whether some broker ever answered: until then, waiting is bounded by
+        # connect_timeout; afterwards a broker that went away is waited for.
+        self._reached = False
+        self._flush_failures = 0
+        self._valid_topics: set[str] = set(url.topics)
+        self._max_bytes = _max_message_bytes(config)
+        self._callbacks: dict[Any, DeliveryCallback] = {}
         self._default_topic = url.topics[0] if len(url.topics) == 1 else None
         self._auth = auth
         self._sender = _sender_header(auth)
-        self._tally = _DeliveryTally()
-        self._client_errors = _ClientErrors(f"producer for {url}")
+        self._tally = _DeliveryTally(self._max_bytes)
+        self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None)
         self._unpolled = 0
         self._closed = False
         settings = _rdkafka_config.producer_settings(
@@ -315,11 +518,16 @@ class Producer:
             produce_timeout=self._produce_timeout,
             error_cb=self._client_errors,
             overrides=config,
+            logger=self._client_errors,
         )
         try:
             self._producer = confluent_kafka.Producer(settings)
         except confluent_kafka.KafkaException as exc:
             raise translate_kafka_error(exc, f"opening {url} for writing") from exc
+        if self._connect_timeout is not None:
+            # The margin covers the last slice of waiting, whose reports come just before
+            # the producer gives up.
+            self._client_errors.quiet_until = self._opened_at + self._connect_timeout + 5.0
 
     @property
     def auth(self) -> _rdkafka_config.AuthLike | None:
@@ -422,22 +630,48 @@ class Producer:
         if self._closed or self._client_errors.stopping is not None:
             self._check_open()
             self._client_errors.check(f"writing to {self._url}")
-        target = topic or self._default_topic
-        if target is None:
-            raise ConfigurationError(
-                f"{self._url} names {len(self._url.topics)} topics: pass topic= to say which "
-                "one to write to"
-            )
-        on_delivery = callback if callback is not None else self._tally
+        if topic is None:
+            target = self._default_topic
+            if target is None:
+                raise ConfigurationError(
+                    f"{self._url} names {len(self._url.topics)} topics: pass topic= to say "
+                    "which one to write to"
+                )
+        else:
+            target = topic
+            if target not in self._valid_topics:
+                self._check_topic(target)
+        on_delivery = self._tally if callback is None else self._safe_callback(callback)
         produce = self._producer.produce
         while True:
             try:
                 produce(target, body, key, headers=headers, on_delivery=on_delivery)
                 break
+            except (UnicodeEncodeError, ValueError, TypeError) as exc:
+                # A key or header that confluent-kafka cannot encode (a lone surrogate, a
+                # NUL in a str, a key that is neither str nor bytes).
+                raise InvalidMessageError(
+                    f"writing to {target} at {self._url}: the message, its key or a header "
+                    f"cannot be sent as given ({exc})"
+                ) from exc
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room.
-                self._producer.poll(0.05)
+                self._serve(0.05)
+                self._check_reached(0.05, f"writing to {self._url}")
             except confluent_kafka.KafkaException as exc:
+                kafka_error = exc.args[0] if exc.args else None
+                if (
+                    isinstance(kafka_error, confluent_kafka.KafkaError)
+                    and kafka_error.code() == confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE
+                ):
+                    raise MessageTooLargeError(
+                        f"writing to {target} at {self._url}: message too large "
+                        f"({len(body):,} bytes, limit {self._max_bytes:,}): raise the "
+                        "producer's message.max.bytes (config={'message.max.bytes': N}); "
+                        "the broker's limit (its message.max.bytes, or the topic's "
+                        "max.message.bytes) must allow it too",
+                        kafka_error,
+                    ) from exc
                 raise translate_kafka_error(exc, f"writing to {target} at {self._url}") from exc
         # Serve delivery reports now and then; flush() and close() serve the rest.
         self._unpolled += 1
@@ -445,12 +679,43 @@ class Producer:
             self._unpolled = 0
             self._producer.poll(0)
 
+    def _check_topic(self, topic: object) -> None:
+        if not isinstance(topic, str):
+            raise InvalidMessageError(f"a topic must be a str, not {type(topic).__name__}")
+        if not topic:
+            raise InvalidMessageError(
+                f"writing to {self._url}: the topic is empty (pass topic=None for the "
+                "stream's own topic)"
+            )
+        if len(topic) > 249 or not _TOPIC_NAME.match(topic):
+            raise InvalidMessageError(
+                f"invalid topic name {topic!r}: Kafka topic names have at most 249 letters, "
+                "digits, '.', '_' and '-'"
+            )
+        if len(self._valid_topics) < 1000:
+            self._valid_topics.add(topic)
+
+    def _safe_callback(self, callback: DeliveryCallback) -> DeliveryCallback:
+        """The caller's delivery callback, checked and wrapped so that what it raises is
+        logged: an exception escaping into librdkafka's poll would break flush() and
+        close() (``SystemError``) and lose the other reports."""
+        safe = self._callbacks.get(callback)
+        if safe is None:
+            if not callable(callback):
+                raise InvalidMessageError(
+                    f"delivery_callback must be callable, not {type(callback).__name__}"
+                )
+            safe = _SafeCallback(callback)
+            if len(self._callbacks) < 100:
+                self._callbacks[callback] = safe
+        return safe
+
     # -- delivery ----------------------------------------------------------------------
 
     def poll(self, timeout: float = 0) -> int:
         """Serve delivery reports for up to ``timeout`` seconds; return how many were served."""
         self._check_open()
-        return self._producer.poll(timeout)
+        return self._serve(timeout)
 
     def flush(self, timeout: float | None = None) -> int:
         """Wait until every queued message is delivered or has failed.
@@ -479,15 +744,93 @@ class Producer:
         while True:
             self._client_errors.check(f"delivering to {self._url}")
             left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
-            remaining = self._producer.flush(max(0.0, left))
+            # len() counts librdkafka's unserved events too: serve them first.
+            if not self._reached and self._serve(0) >= 0 and len(self._producer):
+                self._check_reached(max(0.0, left), f"delivering to {self._url}")
+            remaining = self._flush_slice(max(0.0, left))
             if remaining == 0 or (deadline is not None and time.monotonic() >= deadline):
                 return remaining
+
+    def _serve(self, timeout: float) -> int:
+        """``poll``, with confluent-kafka's ``SystemError`` made hop's own (see
+        ``_flush_slice``)."""
+        try:
+            served: int = self._producer.poll(timeout)
+        except SystemError as exc:
+            self._on_system_error(exc, "poll")
+            return 0
+        return served
+
+    def _on_system_error(self, exc: SystemError, what: str) -> None:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            raise KeyboardInterrupt from exc
+        self._flush_failures += 1
+        if self._flush_failures >= 3:
+            raise ClientError(
+                f"delivering to {self._url}: confluent-kafka's {what} failed ({exc}); "
+                f"{len(self._producer)} message(s) still queued"
+            ) from exc
+        logger.debug("%s failed (%s); trying again", what, exc)
+
+    def _flush_slice(self, timeout: float) -> int:
+        """One slice of ``flush``, with confluent-kafka's ``SystemError`` made hop's own.
+
+        confluent-kafka's flush() sometimes fails with ``SystemError: flush returned NULL``
+        when a callback was interrupted (Ctrl+C, or a failure inside a callback while no
+        broker answers). An interrupt stays an interrupt; otherwise the messages are still
+        queued, so the next slice simply goes on, and only a repeated failure is raised.
+        """
+        try:
+            remaining: int = self._producer.flush(timeout)
+        except SystemError as exc:
+            self._on_system_error(exc, "flush")
+            return len(self._producer)
+        self._flush_failures = 0
+        return remaining
+
+    def _check_reached(self, wait: float, context: str) -> None:
+        """Until some broker has answered, ask for metadata (waiting up to ``wait`` s); give
+        up when none has answered within the connect timeout, or at once when the TLS
+        handshake or the authentication failed.
+
+        Raises:
+            BrokerUnavailableError: no broker answered (refused, not resolved, no answer).
+            AuthenticationError: TCP connected but TLS or SASL failed.
+        """
+        if self._reached or self._connect_timeout is None:
+            return
+        try:
+            self._producer.list_topics(timeout=max(wait, 0.001))
+        except confluent_kafka.KafkaException:
+            pass
+        else:
+            self._reached = True
+            self._client_errors.quiet_until = 0.0  # an outage from now on is worth a warning
+            return
+        self._serve(0)  # serves the error and log callbacks
+        errors = self._client_errors
+        errors.check(context)
+        waited = time.monotonic() - self._opened_at
+        timed_out = waited >= self._connect_timeout
+        if timed_out or (errors.all_down and errors.failure in _SECURE_FAILURES):
+            pending = len(self._producer)
+            self._producer.purge()
+            self._serve(0)  # the purged messages' delivery reports
+            raise errors.never_reached(
+                context,
+                self._connect_timeout if timed_out else round(waited),
+                f"{pending} message(s) not delivered" if pending else "",
+            )
 
     def _raise_failures(self, undelivered: int) -> None:
         failed, errors = self._tally.take()
         failed += undelivered
         if failed:
-            reasons = "; ".join(e.str() for e in errors) or "not delivered in time"
+            reasons = (
+                "; ".join(_describe_delivery_error(e, self._max_bytes) for e in errors)
+                or "not delivered in time"
+            )
             raise DeliveryError(
                 f"{failed} message(s) to {self._url} were not delivered: {reasons}",
                 failed,
@@ -605,11 +948,15 @@ class Consumer:
         self._until_eos = until_eos
         self._ignoretest = ignoretest
         self._window = _duplicate_window(skip_duplicates)
-        self._explicit_group = group_id is not None
+        # A group of the caller's, or a subscription to a topic pattern: offsets are stored
+        # and committed, so a rebalance (a new matching topic) resumes where reading was.
+        self._explicit_group = group_id is not None or any(
+            topic.startswith("^") for topic in url.topics
+        )
         self._group_id = group_id if group_id is not None else f"hop-{uuid.uuid4()}"
         self._stopped = threading.Event()
         self._closed = False
-        self._client_errors = _ClientErrors(f"consumer for {url}")
+        self._client_errors = _ClientErrors(f"consumer for {url}", secure=auth is not None)
         # Partitions being read, and those read to their end (for until_eos).
         self._assigned: set[tuple[str, int]] = set()
         self._at_end: set[tuple[str, int]] = set()
@@ -635,22 +982,41 @@ class Consumer:
             ),
             error_cb=self._client_errors,
             overrides=config,
+            logger=self._client_errors,
         )
+        if any(topic.startswith("^") for topic in url.topics):
+            # librdkafka matches patterns against its periodic full metadata: look for new
+            # matching topics every 10 s rather than every 5 minutes.
+            settings.setdefault("topic.metadata.refresh.interval.ms", _PATTERN_REFRESH_MS)
+        self._session_timeout = (
+            _timedelta(session_timeout, "session_timeout")
+            if session_timeout is not None
+            else _rdkafka_config.DEFAULT_SESSION_TIMEOUT
+        ).total_seconds()
+        self._join_started = 0.0
+        self._join_warned = False
         try:
             self._consumer = confluent_kafka.Consumer(settings)
         except confluent_kafka.KafkaException as exc:
             raise translate_kafka_error(exc, f"opening {url} for reading") from exc
         try:
+            names = [topic for topic in url.topics if not topic.startswith("^")]
+            known, notices = self._look_for_topics(names)
             if self._explicit_group:
                 # Learn which topics exist yet: a subscription to a missing topic would
                 # otherwise wait for librdkafka's next periodic metadata refresh (minutes).
-                self._partitions(list(url.topics))
+                # Topic patterns need a subscription, so a group (a random one if none).
+                self._partitions(names, known=known)
                 self._consumer.subscribe(
                     list(url.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
                 )
                 self._subscribed = True
+                self._join_started = time.monotonic()
             else:
-                self._assign(list(url.topics), self._start_at)
+                self._assign(names, self._start_at, known=known)
+            # Only now: a topic the credential may not see fails above with its own error.
+            for notice in notices:
+                _notices.warning("%s", notice)
         except BaseException:
             self._consumer.close()
             self._closed = True
@@ -658,13 +1024,51 @@ class Consumer:
 
     # -- where reading starts ------------------------------------------------------------
 
+    def _look_for_topics(self, names: list[str]) -> tuple[Any, list[str]]:
+        """List the cluster's topics, and say which named topics do not exist (yet), with
+        the closest existing names. All topics are listed rather than the named ones looked
+        up, since asking for a topic by name creates it on brokers that auto-create topics.
+
+        Returns:
+            The cluster metadata (which the partition look-up uses) or None, and the
+            notices to give once reading can start.
+        """
+        if not names:
+            return None, []
+        notices: list[str] = []
+        cluster = _cluster_metadata(
+            self._consumer,
+            self._client_errors,
+            f"opening {self._url} for reading",
+            topic=None,
+            timeout=10.0,
+            serve=lambda: self._consumer.poll(0.1),
+        )
+        existing = sorted(name for name in cluster.topics if not name.startswith("__"))
+        for name in names:
+            if name in cluster.topics:
+                continue
+            close = difflib.get_close_matches(name, existing, n=3, cutoff=0.6)
+            suggestion = f"; closest existing: {', '.join(close)}" if close else ""
+            notices.append(f"topic {name} does not exist (yet) at {self._url}{suggestion}")
+        return cluster, notices
+
     def _partitions(
-        self, topics: list[str], timeout: float = 10.0
+        self, topics: list[str], timeout: float = 10.0, known: Any = None
     ) -> list[confluent_kafka.TopicPartition]:
-        """The partitions of those topics that exist; the others are remembered as missing."""
+        """The partitions of those topics that exist; the others are remembered as missing.
+
+        ``known`` is cluster metadata just fetched: topics it describes fully are not looked
+        up again."""
         found: list[confluent_kafka.TopicPartition] = []
         missing: list[str] = []
         for topic in topics:
+            listed = known.topics.get(topic) if known is not None else None
+            if listed is not None and listed.error is None and listed.partitions:
+                found.extend(
+                    confluent_kafka.TopicPartition(topic, p) for p in sorted(listed.partitions)
+                )
+                continue
             cluster = _cluster_metadata(
                 self._consumer,
                 self._client_errors,
@@ -693,8 +1097,10 @@ class Consumer:
         self._missing_topics = missing
         return found
 
-    def _assign(self, topics: list[str], start_at: StartAt, timeout: float = 10.0) -> None:
-        partitions = self._partitions(topics, timeout)
+    def _assign(
+        self, topics: list[str], start_at: StartAt, timeout: float = 10.0, known: Any = None
+    ) -> None:
+        partitions = self._partitions(topics, timeout, known)
         self._position(partitions, start_at)
         if partitions:
             self._consumer.incremental_assign(partitions)
@@ -845,6 +1251,48 @@ class Consumer:
             StreamStateError: the consumer is closed.
             KafkaError: a fatal error from Kafka (authentication, authorization).
         """
+        yield from self._messages(
+            False, metadata, autocommit, batch_size, batch_timeout, skip_duplicates
+        )
+
+    def read_raw(
+        self,
+        autocommit: bool = True,
+        batch_size: int = 100,
+        batch_timeout: timedelta = timedelta(seconds=0.2),
+        skip_duplicates: bool | int | None = None,
+    ) -> Iterator[confluent_kafka.Message]:
+        """Yield the messages as confluent-kafka gives them, without decoding them.
+
+        Test messages (when the stream ignores them) and duplicates are skipped exactly as by
+        ``read``; ``Metadata.from_message`` turns one into a ``Metadata``.
+
+        Args:
+            autocommit: as for ``read``.
+            batch_size: as for ``read``.
+            batch_timeout: as for ``read``.
+            skip_duplicates: as for ``read``.
+
+        Yields:
+            ``confluent_kafka.Message`` objects (``value()`` is the raw body).
+
+        Raises:
+            StreamStateError: the consumer is closed.
+            KafkaError: a fatal error from Kafka (authentication, authorization).
+        """
+        yield from self._messages(
+            True, False, autocommit, batch_size, batch_timeout, skip_duplicates
+        )
+
+    def _messages(
+        self,
+        raw_mode: bool,
+        metadata: bool,
+        autocommit: bool,
+        batch_size: int,
+        batch_timeout: timedelta,
+        skip_duplicates: bool | int | None,
+    ) -> Iterator[Any]:
         self._check_open()
         if batch_size < 1:
             raise ConfigurationError("batch_size must be at least 1")
@@ -873,6 +1321,8 @@ class Consumer:
                 first = consumer.poll(wait)
                 if first is None:
                     self._client_errors.check(f"reading from {self._url}")
+                    if self._subscribed and not self._assignment_known:
+                        self._check_join(until_eos)
                     continue
                 batch = [first]
             for raw in batch:
@@ -912,19 +1362,44 @@ class Consumer:
                     if store:
                         consumer.store_offsets(raw)
                     continue
-                model = decode(raw.value(), label)
                 if store:
                     self._handed_out = raw
-                if metadata:
-                    yield model, _metadata(raw, headers)
+                if raw_mode:
+                    yield raw
+                elif metadata:
+                    yield decode(raw.value(), label), _metadata(raw, headers)
                 else:
-                    yield model
+                    yield decode(raw.value(), label)
                 # The caller asked for the next message: this one is done.
                 if store:
                     self._handed_out = None
                     consumer.store_offsets(raw)
                 if stopped():
                     return
+
+    def _check_join(self, until_eos: bool) -> None:
+        """A group reader that has had no partitions for a join timeout (three session
+        timeouts): with until_eos, a clear error; otherwise one warning."""
+        waited = time.monotonic() - self._join_started
+        limit = _JOIN_TIMEOUT_SESSIONS * self._session_timeout
+        if waited < limit:
+            return
+        what = (
+            f"consumer group {self._group_id!r} has assigned this reader no partitions of "
+            f"{', '.join(self._url.topics)} in {waited:.0f} s (session timeout "
+            f"{self._session_timeout:g} s)"
+        )
+        advice = (
+            "another member may still hold them (a reader stopped during its join stays a "
+            "member until its session times out)"
+        )
+        if until_eos:
+            raise KafkaTimeoutError(
+                f"{what}: {advice}; try again later, use another group, or read without one"
+            )
+        if not self._join_warned:
+            self._join_warned = True
+            _notices.warning("%s; still waiting: %s", what, advice)
 
     def _finished(self) -> bool:
         if self._missing_topics and not self._assigned:
@@ -1123,9 +1598,11 @@ def _resolve_auth(auth: Any, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
     )
 
 
+_UNSET: Any = object()
+
 _OPEN_OPTIONS = {
     "r": {"start_at", "until_eos", "skip_duplicates", "session_timeout", "config"},
-    "w": {"produce_timeout", "config"},
+    "w": {"produce_timeout", "connect_timeout", "config"},
 }
 
 
@@ -1140,6 +1617,10 @@ class Stream:
         until_eos: readers stop once they reach the end of every partition.
         skip_duplicates: readers drop messages whose ``_id`` they saw recently (see
             ``Consumer.read``).
+        connect_timeout: writers give up after this many seconds when no broker has
+            answered at all (refused, unknown host, TLS or SASL failing); None or 0 waits
+            forever. Unset: the ``connect_timeout`` setting, else 15 s. A broker that
+            answered once and then went away is always waited for.
     """
 
     def __init__(
@@ -1148,7 +1629,9 @@ class Stream:
         start_at: StartAt = StartPosition.LATEST,
         until_eos: bool = False,
         skip_duplicates: bool | int = False,
+        connect_timeout: Any = _UNSET,
     ) -> None:
+        self.connect_timeout = connect_timeout
         self.auth = auth
         self.start_at = _check_start_at(start_at)
         self.until_eos = until_eos
@@ -1201,8 +1684,10 @@ class Stream:
             ignoretest: (reading) skip test messages.
             **kwargs: reading: ``start_at``, ``until_eos``, ``skip_duplicates`` (override the
                 stream's), ``session_timeout``; writing: ``produce_timeout`` (a timedelta,
-                0 = wait forever); both: ``config``, extra librdkafka settings. Settings from
-                the general configuration file (``hop.configure``) fill in what is not given.
+                0 = wait forever), ``connect_timeout`` (seconds to wait for some broker to
+                answer at all, default 15; None or 0 = wait forever); both: ``config``,
+                extra librdkafka settings. Settings from the general configuration file
+                (``hop.configure``) fill in what is not given.
 
         Returns:
             A ``Consumer`` for ``"r"``, a ``Producer`` for ``"w"``.
@@ -1222,7 +1707,7 @@ class Stream:
         options = {**_configured_defaults(_OPEN_OPTIONS[mode]), **kwargs}
         if mode == "r":
             if not parsed.topics:
-                raise ConfigurationError(f"{url!r} names no topic: reading needs at least one")
+                raise ConfigurationError(f"{parsed} names no topic: reading needs at least one")
             credential = _resolve_auth(self.auth, parsed)
             return Consumer(
                 parsed,
@@ -1234,6 +1719,8 @@ class Stream:
                 skip_duplicates=options.pop("skip_duplicates", self.skip_duplicates),
                 **options,
             )
+        if "connect_timeout" not in kwargs and self.connect_timeout is not _UNSET:
+            options["connect_timeout"] = self.connect_timeout
         credential = _resolve_auth(self.auth, parsed)
         return Producer(parsed, credential, **options)
 
@@ -1252,34 +1739,46 @@ def list_topics(url: str, auth: Any = True, timeout: float = -1.0) -> dict[str, 
     """List the topics a broker offers.
 
     Args:
-        url: the broker's Kafka URL (topics in it are ignored).
+        url: the broker's Kafka URL; topics named in it restrict the listing to those of
+            them that exist.
         auth: as for ``Stream``.
-        timeout: seconds to wait for the broker; -1 waits indefinitely.
+        timeout: seconds to wait for the broker; -1 waits indefinitely. Either way, when
+            every broker refuses the connection, its name does not resolve, or the TLS
+            handshake or authentication fails, the answer comes within seconds.
 
     Returns:
         A dict of topic name to ``confluent_kafka.admin.TopicMetadata``.
 
     Raises:
-        BrokerUnavailableError: the broker could not be reached within ``timeout``.
+        BrokerUnavailableError: the broker could not be reached (also a
+            ``confluent_kafka.KafkaException``, as hop-client 0.13 raised).
+        AuthenticationError: TCP connected, but TLS or the credential failed.
         KafkaError: another error from the broker.
     """
     parsed = parse_url(url)
     credential = _resolve_auth(auth, parsed)
-    errors = _ClientErrors(f"listing topics at {parsed}")
+    context = f"listing topics at {parsed}"
+    errors = _ClientErrors(context, secure=credential is not None)
     # A producer that never produces: its poll() serves error callbacks, so a refused
     # credential is told apart from an unreachable broker.
     client = confluent_kafka.Producer(
-        _rdkafka_config.admin_settings(parsed, credential, error_cb=errors)
+        _rdkafka_config.admin_settings(parsed, credential, error_cb=errors, logger=errors)
     )
+    # All topics, then filtered: asking for a named topic would create it on brokers that
+    # create topics on metadata requests.
     metadata = _cluster_metadata(
         client,
         errors,
-        f"listing topics at {parsed}",
+        context,
         topic=None,
         timeout=None if timeout is None or timeout < 0 else float(timeout),
         serve=lambda: client.poll(0.1),
+        fail_fast=True,
     )
-    return dict(metadata.topics)
+    topics = dict(metadata.topics)
+    if parsed.topics:
+        topics = {name: meta for name, meta in topics.items() if name in parsed.topics}
+    return topics
 
 
 def _cluster_metadata(
@@ -1290,10 +1789,15 @@ def _cluster_metadata(
     topic: str | None,
     timeout: float | None,
     serve: Callable[[], object] | None,
+    fail_fast: bool = False,
 ) -> Any:
     """Ask for metadata in one-second slices, so that a refused credential (which librdkafka
     reports only through the error callback, and retries forever) ends the wait at once with
-    the right error, and an unreachable broker ends it after ``timeout`` (None: never)."""
+    the right error, and an unreachable broker ends it after ``timeout`` (None: never).
+
+    While ``serve`` is given (nothing was reached yet), a failing TLS handshake or SASL
+    exchange on every broker ends the wait at once too, and with ``fail_fast`` so does
+    every broker refusing the connection or not resolving."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         left = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
@@ -1305,6 +1809,11 @@ def _cluster_metadata(
             if serve is not None:
                 serve()
             errors.check(context)
+            if serve is not None and errors.all_down:
+                if errors.failure in _SECURE_FAILURES or (
+                    fail_fast and errors.failure in _UNREACHABLE_FAILURES
+                ):
+                    raise errors.never_reached(context, None) from exc
             kafka_error = exc.args[0] if exc.args else None
             retriable = isinstance(
                 kafka_error, confluent_kafka.KafkaError
@@ -1313,6 +1822,8 @@ def _cluster_metadata(
                 confluent_kafka.KafkaError._TIMED_OUT,
             )
             if not retriable or (deadline is not None and time.monotonic() >= deadline):
+                if serve is not None and errors.failure is not None:
+                    raise errors.never_reached(context, timeout) from exc
                 raise translate_kafka_error(exc, context) from exc
 
 

@@ -230,4 +230,5 @@ def test_without_general_settings_librdkafka_defaults_stay(recorded: Recorded) -
     url = f"kafka://bob@127.0.0.1:{free_port()}/alerts"
     with pytest.raises(_OpenStopped):
         Stream(auth=True).open(url, "r")
-    assert "session.timeout.ms" not in recorded.consumer_settings[-1]
+    # hop's own default session timeout (issue 13 item 15), not librdkafka's 45 s.
+    assert recorded.consumer_settings[-1]["session.timeout.ms"] == 10_000

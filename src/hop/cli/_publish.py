@@ -123,6 +123,15 @@ def add_parser(subparsers: Any) -> None:
         f"(default: {_TERM_GRACE:g})",
     )
     parser.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="give up when no broker has answered at all within this time (refused, unknown "
+        "host, TLS or authentication failing); 0 waits forever (default: the "
+        "connect_timeout setting, else 15)",
+    )
+    parser.add_argument(
         "message",
         metavar="MESSAGE",
         nargs="*",
@@ -343,7 +352,7 @@ def run(args: argparse.Namespace) -> int:
     """
     url = parse_url(args.url)
     if not url.topics:
-        raise CommandFailed(f"{args.url} names no topic: say which topic to publish to")
+        raise CommandFailed(f"{url} names no topic: say which topic to publish to")
     messages: list[tuple[str, MessageModel]] | _StdinLines
     if args.message:
         messages = _load_files(args.message, args.format)
@@ -363,6 +372,8 @@ def run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {}
     if args.timeout is not None:
         options["produce_timeout"] = timedelta(seconds=args.timeout)
+    if args.connect_timeout is not None:
+        options["connect_timeout"] = args.connect_timeout
     producer = Stream(auth=not args.no_auth).open(args.url, "w", **options)
     state = _State()
 
@@ -392,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
     progress.clear()
     if len(producer):
         _abandon(producer)
-    return _report(args.url, tally, state, failure)
+    return _report(str(url), tally, state, failure)
 
 
 def _abandon(producer: Producer) -> None:
