@@ -385,11 +385,14 @@ class _DeliveryTally:
         self.failed = 0
         self.errors: list[confluent_kafka.KafkaError] = []
         self.max_bytes = max_bytes
+        #: Set when the producer drops what is queued: reports of dropped messages (and of
+        #: any not served yet) go to no callback, the caller's included.
+        self.muted = False
 
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
-        if error is not None:
+        if error is not None and not self.muted:
             self.failed += 1
             if len(self.errors) < 5 and all(e.code() != error.code() for e in self.errors):
                 # Each distinct reason is logged once; the count comes with DeliveryError.
@@ -446,15 +449,19 @@ class _SafeCallback:
     """Calls a delivery callback of the caller's; logs what it raises instead of letting it
     escape into librdkafka (where it would break flush and close)."""
 
-    __slots__ = ("_callback", "_failures")
+    __slots__ = ("_callback", "_failures", "_tally")
 
-    def __init__(self, callback: DeliveryCallback) -> None:
+    def __init__(self, callback: DeliveryCallback, tally: _DeliveryTally | None = None) -> None:
         self._callback = callback
         self._failures = 0
+        # The producer's own tally says whether reports are muted (messages dropped).
+        self._tally = tally
 
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
+        if self._tally is not None and self._tally.muted:
+            return
         try:
             self._callback(error, message)
         except Exception:
@@ -512,6 +519,11 @@ class Producer:
         self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None)
         self._unpolled = 0
         self._closed = False
+        # The error that ended the librdkafka client (refused credential, fatal error, no
+        # broker within the connect timeout): the client is closed then, and every later
+        # call raises this again.
+        self._ended: HopError | None = None
+        self._released = False
         settings = _rdkafka_config.producer_settings(
             url,
             auth,
@@ -627,9 +639,9 @@ class Producer:
         topic: str | None,
         key: str | bytes | None,
     ) -> None:
-        if self._closed or self._client_errors.stopping is not None:
+        if self._closed or self._ended is not None or self._client_errors.stopping is not None:
             self._check_open()
-            self._client_errors.check(f"writing to {self._url}")
+            self._check_client(f"writing to {self._url}")
         if topic is None:
             target = self._default_topic
             if target is None:
@@ -705,7 +717,7 @@ class Producer:
                 raise InvalidMessageError(
                     f"delivery_callback must be callable, not {type(callback).__name__}"
                 )
-            safe = _SafeCallback(callback)
+            safe = _SafeCallback(callback, self._tally)
             if len(self._callbacks) < 100:
                 self._callbacks[callback] = safe
         return safe
@@ -715,6 +727,7 @@ class Producer:
     def poll(self, timeout: float = 0) -> int:
         """Serve delivery reports for up to ``timeout`` seconds; return how many were served."""
         self._check_open()
+        self._check_client(f"delivering to {self._url}")
         return self._serve(timeout)
 
     def flush(self, timeout: float | None = None) -> int:
@@ -742,7 +755,7 @@ class Producer:
             timeout = self._produce_timeout.total_seconds() + 5.0
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            self._client_errors.check(f"delivering to {self._url}")
+            self._check_client(f"delivering to {self._url}")
             left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
             # len() counts librdkafka's unserved events too: serve them first.
             if not self._reached and self._serve(0) >= 0 and len(self._producer):
@@ -810,18 +823,52 @@ class Producer:
             return
         self._serve(0)  # serves the error and log callbacks
         errors = self._client_errors
-        errors.check(context)
+        self._check_client(context)
         waited = time.monotonic() - self._opened_at
         timed_out = waited >= self._connect_timeout
         if timed_out or (errors.all_down and errors.failure in _SECURE_FAILURES):
             pending = len(self._producer)
             self._producer.purge()
             self._serve(0)  # the purged messages' delivery reports
-            raise errors.never_reached(
-                context,
-                self._connect_timeout if timed_out else round(waited),
-                f"{pending} message(s) not delivered" if pending else "",
+            raise self._end(
+                errors.never_reached(
+                    context,
+                    self._connect_timeout if timed_out else round(waited),
+                    f"{pending} message(s) not delivered" if pending else "",
+                )
             )
+
+    def _check_client(self, context: str) -> None:
+        """Raise the error that ended the client, if one did; a client-ending error seen
+        for the first time closes the librdkafka client first.
+
+        Raises:
+            KafkaError: the client was ended (credential refused, fatal error, no broker).
+        """
+        if self._ended is None and self._client_errors.stopping is not None:
+            self._end(translate_kafka_error(self._client_errors.stopping, context))
+        if self._ended is not None:
+            raise self._ended
+
+    def _end(self, error: HopError) -> HopError:
+        """Close the librdkafka client for good: without it, a refused client would go on
+        logging in (and an unreachable one connecting) every few hundred milliseconds,
+        however long the caller keeps this producer. Returns ``error``, to raise."""
+        self._ended = error
+        self._release()
+        return error
+
+    def _release(self) -> None:
+        """Drop what is still queued, without any delivery report, and close the client."""
+        if self._released:
+            return
+        self._released = True
+        self._tally.muted = True
+        try:
+            self._producer.purge()
+            self._producer.close()
+        except (RuntimeError, confluent_kafka.KafkaException) as exc:
+            logger.debug("closing the client of %s: %s", self._url, exc)
 
     def _raise_failures(self, undelivered: int) -> None:
         failed, errors = self._tally.take()
@@ -837,20 +884,37 @@ class Producer:
                 errors,
             )
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Deliver everything queued, then close. Closing twice is harmless.
+
+        Args:
+            timeout: seconds to wait for deliveries at most; what is still queued then is
+                dropped (no delivery report, its callbacks are not called) and counted in
+                the ``DeliveryError``. None waits until the queue is empty (bounded by
+                ``produce_timeout`` when one is set).
 
         Raises:
             DeliveryError: some messages failed or were still undelivered after
-                ``produce_timeout``; the exception says how many.
+                ``produce_timeout`` or ``timeout``; the exception says how many.
         """
         if self._closed:
             return
         try:
-            remaining = self._wait(None)
+            remaining = self._wait(timeout)
+            if timeout is not None and remaining:
+                self._release()
         finally:
             self._closed = True
         self._raise_failures(remaining)
+
+    def abandon(self) -> None:
+        """Close at once, dropping whatever is still queued: no waiting, no delivery report,
+        no exception, and no ``ResourceWarning`` later. For a caller that decided to give up
+        on the undelivered messages (an interrupted command). Harmless when closed."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -858,6 +922,8 @@ class Producer:
 
     def __len__(self) -> int:
         """How many messages are queued and not yet acknowledged."""
+        if self._released:
+            return 0
         return len(self._producer)
 
     def __enter__(self) -> Producer:
@@ -880,7 +946,7 @@ class Producer:
 
     def __del__(self) -> None:
         if not getattr(self, "_closed", True) and hasattr(self, "_producer"):
-            pending = len(self._producer)
+            pending = len(self)
             if pending:
                 warnings.warn(
                     f"producer for {self._url} dropped with {pending} message(s) not flushed; "
@@ -1766,15 +1832,19 @@ def list_topics(url: str, auth: Any = True, timeout: float = -1.0) -> dict[str, 
     )
     # All topics, then filtered: asking for a named topic would create it on brokers that
     # create topics on metadata requests.
-    metadata = _cluster_metadata(
-        client,
-        errors,
-        context,
-        topic=None,
-        timeout=None if timeout is None or timeout < 0 else float(timeout),
-        serve=lambda: client.poll(0.1),
-        fail_fast=True,
-    )
+    try:
+        metadata = _cluster_metadata(
+            client,
+            errors,
+            context,
+            topic=None,
+            timeout=None if timeout is None or timeout < 0 else float(timeout),
+            serve=lambda: client.poll(0.1),
+            fail_fast=True,
+        )
+    finally:
+        # Closed at once: a client refused or unable to connect goes on trying otherwise.
+        client.close()
     topics = dict(metadata.topics)
     if parsed.topics:
         topics = {name: meta for name, meta in topics.items() if name in parsed.topics}

@@ -409,9 +409,8 @@ def run(args: argparse.Namespace) -> int:
 def _abandon(producer: Producer) -> None:
     """Drop what is still queued: abandoned (Ctrl+C twice), out of time after SIGTERM, or a
     broker that cannot be reached. That is what was asked for, not the unflushed producer
-    ``Producer`` warns about when it is collected; ``hop.io`` has no close that does not
-    wait, so the producer is marked closed here."""
-    producer._closed = True
+    ``Producer`` warns about when it is collected."""
+    producer.abandon()
 
 
 def _write_all(
