@@ -17,6 +17,9 @@ from .errors import (
     AuthenticationError,
     BrokerUnavailableError,
     KafkaError,
+    ends_client,
+    is_connect_failure,
+    is_retriable_lookup,
     translate_kafka_error,
 )
 
@@ -24,16 +27,6 @@ from .errors import (
 # warnings at first, by that name.
 logger = logging.getLogger("hop.io")
 
-# librdkafka retries these forever; to a person they mean the credential is wrong.
-_AUTH_CODES = frozenset(
-    {
-        confluent_kafka.KafkaError._AUTHENTICATION,
-        confluent_kafka.KafkaError.SASL_AUTHENTICATION_FAILED,
-        confluent_kafka.KafkaError.ILLEGAL_SASL_STATE,
-        confluent_kafka.KafkaError.UNSUPPORTED_SASL_MECHANISM,
-        confluent_kafka.KafkaError._SSL,
-    }
-)
 # The same client-wide error is logged at most once in this many seconds.
 _LOG_INTERVAL = 30.0
 
@@ -49,13 +42,6 @@ _CONNECT_FAILURES = (
 )
 _SECURE_FAILURES = frozenset({"TLS handshake failed", "authentication failed"})
 _UNREACHABLE_FAILURES = frozenset({"connection refused", "host name not resolved"})
-_CONNECT_CODES = frozenset(
-    {
-        confluent_kafka.KafkaError._TRANSPORT,
-        confluent_kafka.KafkaError._RESOLVE,
-        confluent_kafka.KafkaError._ALL_BROKERS_DOWN,
-    }
-)
 
 
 def _connect_failure(text: str) -> str | None:
@@ -91,14 +77,14 @@ class _ClientErrors:
 
     def __call__(self, error: confluent_kafka.KafkaError) -> None:
         code = error.code()
-        if error.fatal() or code in _AUTH_CODES:
+        if ends_client(error):
             self.stopping = error
         if code == confluent_kafka.KafkaError._ALL_BROKERS_DOWN:
             self.all_down = True
         else:
             self.failure = _connect_failure(error.str() or "") or self.failure
         now = time.monotonic()
-        if now < self.quiet_until and code in _CONNECT_CODES:
+        if now < self.quiet_until and is_connect_failure(code):
             logger.debug("%s: %s", self._what, error.str())
             return
         if now - self._last_logged.get(code, -_LOG_INTERVAL) >= _LOG_INTERVAL:
@@ -177,11 +163,8 @@ def _cluster_metadata(
                 ):
                     raise errors.never_reached(context, None) from exc
             kafka_error = exc.args[0] if exc.args else None
-            retriable = isinstance(
-                kafka_error, confluent_kafka.KafkaError
-            ) and kafka_error.code() in (
-                confluent_kafka.KafkaError._TRANSPORT,
-                confluent_kafka.KafkaError._TIMED_OUT,
+            retriable = isinstance(kafka_error, confluent_kafka.KafkaError) and is_retriable_lookup(
+                kafka_error
             )
             if not retriable or (deadline is not None and time.monotonic() >= deadline):
                 if serve is not None and errors.failure is not None:

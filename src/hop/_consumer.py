@@ -32,6 +32,8 @@ from .errors import (
     ConfigurationError,
     KafkaTimeoutError,
     StreamStateError,
+    ends_reading,
+    is_topic_absent,
     translate_kafka_error,
 )
 
@@ -93,61 +95,71 @@ class Consumer:
         self._subscribed = False
         # The last message handed out per partition, committed once the next is requested.
         self._handed_out: confluent_kafka.Message | None = None
-        offset_reset = "earliest" if self._start_at is StartPosition.EARLIEST else "latest"
-        settings = _rdkafka_config.consumer_settings(
-            url,
-            auth,
-            group_id=self._group_id,
-            # Offsets of a random, throw-away group are worth nothing to anyone.
-            auto_commit=self._explicit_group,
-            offset_reset=offset_reset,
-            partition_eof=until_eos,
-            session_timeout=(
-                _timedelta(session_timeout, "session_timeout")
-                if session_timeout is not None
-                else None
-            ),
-            error_cb=self._client_errors,
-            overrides=config,
-            logger=self._client_errors,
+        session = (
+            None if session_timeout is None else _timedelta(session_timeout, "session_timeout")
         )
-        if any(topic.startswith("^") for topic in url.topics):
-            # librdkafka matches patterns against its periodic full metadata: look for new
-            # matching topics every 10 s rather than every 5 minutes.
-            settings.setdefault("topic.metadata.refresh.interval.ms", _PATTERN_REFRESH_MS)
-        self._session_timeout = (
-            _timedelta(session_timeout, "session_timeout")
-            if session_timeout is not None
-            else _rdkafka_config.DEFAULT_SESSION_TIMEOUT
-        ).total_seconds()
+        self._session_timeout = (session or _rdkafka_config.DEFAULT_SESSION_TIMEOUT).total_seconds()
         self._join_started = 0.0
         self._join_warned = False
+        self._next_topic_check = 0.0
+        settings = self._settings(auth, session, config)
         try:
             self._consumer = confluent_kafka.Consumer(settings)
         except confluent_kafka.KafkaException as exc:
             raise translate_kafka_error(exc, f"opening {url} for reading") from exc
         try:
-            names = [topic for topic in url.topics if not topic.startswith("^")]
-            known, notices = self._look_for_topics(names)
-            if self._explicit_group:
-                # Learn which topics exist yet: a subscription to a missing topic would
-                # otherwise wait for librdkafka's next periodic metadata refresh (minutes).
-                # Topic patterns need a subscription, so a group (a random one if none).
-                self._partitions(names, known=known)
-                self._consumer.subscribe(
-                    list(url.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
-                )
-                self._subscribed = True
-                self._join_started = time.monotonic()
-            else:
-                self._assign(names, self._start_at, known=known)
-            # Only now: a topic the credential may not see fails above with its own error.
-            for notice in notices:
-                _notices.warning("%s", notice)
+            self._start()
         except BaseException:
+            # Closed before raising: a client left open goes on connecting (or logging in).
             self._consumer.close()
             self._closed = True
             raise
+
+    def _settings(
+        self,
+        auth: _rdkafka_config.AuthLike | None,
+        session: timedelta | None,
+        config: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        settings = _rdkafka_config.consumer_settings(
+            self._url,
+            auth,
+            group_id=self._group_id,
+            # Offsets of a random, throw-away group are worth nothing to anyone.
+            auto_commit=self._explicit_group,
+            offset_reset="earliest" if self._start_at is StartPosition.EARLIEST else "latest",
+            partition_eof=self._until_eos,
+            session_timeout=session,
+            error_cb=self._client_errors,
+            overrides=config,
+            logger=self._client_errors,
+        )
+        if any(topic.startswith("^") for topic in self._url.topics):
+            # librdkafka matches patterns against its periodic full metadata: look for new
+            # matching topics every 10 s rather than every 5 minutes.
+            settings.setdefault("topic.metadata.refresh.interval.ms", _PATTERN_REFRESH_MS)
+        return settings
+
+    def _start(self) -> None:
+        """Subscribe (a group) or assign the partitions; then say which topics are missing."""
+        url = self._url
+        names = [topic for topic in url.topics if not topic.startswith("^")]
+        known, notices = self._look_for_topics(names)
+        if self._explicit_group:
+            # Learn which topics exist yet: a subscription to a missing topic would
+            # otherwise wait for librdkafka's next periodic metadata refresh (minutes).
+            # Topic patterns need a subscription, so a group (a random one if none).
+            self._partitions(names, known=known)
+            self._consumer.subscribe(
+                list(url.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
+            )
+            self._subscribed = True
+            self._join_started = time.monotonic()
+        else:
+            self._assign(names, self._start_at, known=known)
+        # Only now: a topic the credential may not see fails above with its own error.
+        for notice in notices:
+            _notices.warning("%s", notice)
 
     # -- where reading starts ------------------------------------------------------------
 
@@ -213,12 +225,7 @@ class Consumer:
             meta = cluster.topics.get(topic)
             if meta is None or meta.error is not None or not meta.partitions:
                 if meta is not None and meta.error is not None:
-                    code = meta.error.code()
-                    if code not in (
-                        confluent_kafka.KafkaError.UNKNOWN_TOPIC_OR_PART,
-                        confluent_kafka.KafkaError._UNKNOWN_TOPIC,
-                        confluent_kafka.KafkaError.LEADER_NOT_AVAILABLE,
-                    ):
+                    if not is_topic_absent(meta.error):
                         raise translate_kafka_error(meta.error, f"reading topic {topic}")
                 missing.append(topic)
                 continue
@@ -429,38 +436,18 @@ class Consumer:
         ignoretest = self._ignoretest
         consumer = self._consumer
         until_eos = self._until_eos
-        next_topic_check = 0.0
+        self._next_topic_check = 0.0
         stopped = self._stopped.is_set
         assignment = self._assignment
         labels = _LABELS
         while not stopped():
             if until_eos and assignment.finished():
                 return
-            if assignment.missing and not until_eos:
-                now = time.monotonic()
-                if now >= next_topic_check:
-                    next_topic_check = now + 1.0
-                    self._look_for_missing_topics()
-            # Take what is ready without waiting; only when nothing is, wait for one message,
-            # so that a trickle of alerts is delivered at once rather than per batch_timeout.
-            batch = consumer.consume(batch_size, 0)
-            if not batch:
-                first = consumer.poll(wait)
-                if first is None:
-                    self._client_errors.check(f"reading from {self._url}")
-                    if self._subscribed and not assignment.known:
-                        self._check_join(until_eos)
-                    continue
-                batch = [first]
-            for raw in batch:
+            for raw in self._next_batch(batch_size, wait, until_eos):
                 error = raw.error()
                 if error is not None:
-                    if error.code() == _EOF:
-                        assignment.reached_end(cast(str, raw.topic()), cast(int, raw.partition()))
-                        if until_eos and assignment.finished():
-                            return
-                        continue
-                    self._on_message_error(error)
+                    if self._on_message_error(raw, error) and until_eos:
+                        return
                     continue
                 try:
                     headers: Headers = raw.headers() or []  # type: ignore[assignment]
@@ -528,15 +515,38 @@ class Consumer:
             self._join_warned = True
             _notices.warning("%s; still waiting: %s", what, advice)
 
-    def _on_message_error(self, error: confluent_kafka.KafkaError) -> None:
-        if error.fatal() or error.code() in (
-            confluent_kafka.KafkaError.TOPIC_AUTHORIZATION_FAILED,
-            confluent_kafka.KafkaError.GROUP_AUTHORIZATION_FAILED,
-            confluent_kafka.KafkaError.SASL_AUTHENTICATION_FAILED,
-            confluent_kafka.KafkaError._AUTHENTICATION,
-        ):
+    def _next_batch(self, size: int, wait: float, until_eos: bool) -> list[confluent_kafka.Message]:
+        """What is ready, without waiting; only when nothing is, one message waited for up
+        to ``wait`` s, so that a trickle of alerts is delivered at once rather than per
+        batch_timeout. Empty when nothing came. Looks for missing topics now and then."""
+        if self._assignment.missing and not until_eos:
+            now = time.monotonic()
+            if now >= self._next_topic_check:
+                self._next_topic_check = now + 1.0
+                self._look_for_missing_topics()
+        batch: list[confluent_kafka.Message] = self._consumer.consume(size, 0)
+        if batch:
+            return batch
+        first = self._consumer.poll(wait)
+        if first is not None:
+            return [first]
+        self._client_errors.check(f"reading from {self._url}")
+        if self._subscribed and not self._assignment.known:
+            self._check_join(until_eos)
+        return []
+
+    def _on_message_error(
+        self, raw: confluent_kafka.Message, error: confluent_kafka.KafkaError
+    ) -> bool:
+        """Deal with an error read in place of a message; say whether every partition has
+        now been read to its end."""
+        if error.code() == _EOF:
+            self._assignment.reached_end(cast(str, raw.topic()), cast(int, raw.partition()))
+            return self._assignment.finished()
+        if ends_reading(error):
             raise translate_kafka_error(error, f"reading from {self._url}")
         self._client_errors(error)
+        return False
 
     # -- committing ------------------------------------------------------------------------
 

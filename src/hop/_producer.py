@@ -28,6 +28,8 @@ from .errors import (
     InvalidMessageError,
     MessageTooLargeError,
     StreamStateError,
+    is_too_large,
+    is_unsendable,
     translate_kafka_error,
 )
 
@@ -100,10 +102,7 @@ def _describe_delivery_error(
         max_bytes: the producer's ``message.max.bytes``, when known.
     """
     text = error.str() or error.name()
-    if error.code() in (
-        confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE,
-        confluent_kafka.KafkaError.RECORD_LIST_TOO_LARGE,
-    ):
+    if is_unsendable(error):
         producer = f" (now {max_bytes:,} bytes)" if max_bytes is not None else ""
         text += (
             f": over the broker's limit (its message.max.bytes, or the topic's "
@@ -339,9 +338,8 @@ class Producer:
                 self._check_reached(0.05, f"writing to {self._url}")
             except confluent_kafka.KafkaException as exc:
                 kafka_error = exc.args[0] if exc.args else None
-                if (
-                    isinstance(kafka_error, confluent_kafka.KafkaError)
-                    and kafka_error.code() == confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE
+                if isinstance(kafka_error, confluent_kafka.KafkaError) and is_too_large(
+                    kafka_error
                 ):
                     raise MessageTooLargeError(
                         f"writing to {target} at {self._url}: message too large "

@@ -16,7 +16,7 @@ import confluent_kafka
 
 from .. import _rdkafka_config, plugins
 from .._url import parse_url
-from ..errors import DecodeError, DeliveryError, HopError, KafkaError
+from ..errors import DecodeError, DeliveryError, HopError, KafkaError, is_too_large
 from ..io import Deserializer, Producer, Stream
 from ..models import Blob, JSONBlob, MessageModel
 from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_signals
@@ -188,7 +188,7 @@ class _Tally:
         self, code: int | None, text: str, message: MessageModel, by_broker: bool = False
     ) -> str:
         """Why a message failed, in words; a size refusal says the size and the limit."""
-        if code != confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE:
+        if not is_too_large(code):
             return text
         try:
             size = f"{len(Producer.pack(message)[0]):,} bytes"
@@ -443,7 +443,7 @@ def _write_all(
                         delivery_callback=tally.callback(name, message),
                     )
                 except KafkaError as exc:
-                    if exc.code != confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE:
+                    if not is_too_large(exc.code):
                         raise
                     tally.attempted += 1
                     tally.fail(name, tally.reason(exc.code, error_line(exc), message))
