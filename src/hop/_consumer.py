@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Literal, cast, overload
@@ -39,7 +39,9 @@ from .errors import (
 
 # ``_format`` header values seen so far, decoded once each: the one bounded label cache,
 # kept in hop.models (labels over 64 bytes are never cached).
-from .models import _LABELS, MessageModel, _label_text, decode
+from .models import _LABELS as _LABELS
+from .models import MessageModel, decode
+from .models import _label_text as _label_text
 
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.
@@ -565,10 +567,9 @@ class Consumer:
             metadata.topic, metadata.partition, metadata.offset + 1
         )
         try:
-            if asynchronous:
-                self._consumer.commit(offsets=[offset], asynchronous=True)
-            else:
-                self._consumer.commit(offsets=[offset], asynchronous=False)
+            # One call: the stubs' overloads want a literal bool, hence the looser type.
+            commit = cast(Callable[..., object], self._consumer.commit)
+            commit(offsets=[offset], asynchronous=asynchronous)
         except confluent_kafka.KafkaException as exc:
             raise translate_kafka_error(exc, f"committing offset to {self._url}") from exc
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import confluent_kafka
+
+from ._rdkafka_config import AuthLike
+
+#: A credential choice: ``True`` (the stored credentials), ``False`` or ``None`` (none), an
+#: ``Auth``, or several to choose from by the URL's host and user.
+AuthArg: TypeAlias = bool | AuthLike | Sequence[AuthLike] | None
+#: A duration: a ``timedelta`` or a number of seconds.
+Seconds: TypeAlias = timedelta | float
+#: Extra librdkafka settings, by their librdkafka names.
+ConfigArg: TypeAlias = Mapping[str, Any] | None
 
 #: Headers as users give them: a mapping, or a sequence of (key, value) pairs.
 HeadersArg: TypeAlias = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None

@@ -16,7 +16,8 @@ docs/architecture.md).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, overload
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import confluent_kafka
 
@@ -26,10 +27,13 @@ from ._consumer import Consumer
 from ._producer import DEFAULT_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT
 from ._producer import Producer
 from ._read_state import _check_start_at
+from ._types import AuthArg as AuthArg
+from ._types import ConfigArg as ConfigArg
 from ._types import DeliveryCallback as DeliveryCallback
 from ._types import Headers as Headers
 from ._types import HeadersArg as HeadersArg
 from ._types import Metadata, StartPosition
+from ._types import Seconds as Seconds
 from ._types import StartAt as StartAt
 from ._url import KafkaURL, parse_url
 from .errors import (
@@ -57,7 +61,7 @@ for _public in (Consumer, Metadata, Producer, StartPosition):
 del _public
 
 
-def _resolve_auth(auth: Any, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
+def _resolve_auth(auth: object, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
     """The credential to use for ``url``, from what ``Stream(auth=...)`` was given."""
     if auth is False or auth is None:
         return None
@@ -72,14 +76,20 @@ def _resolve_auth(auth: Any, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
         )
         return chosen
     if all(hasattr(auth, name) for name in ("username", "password", "protocol", "mechanism")):
-        single: _rdkafka_config.AuthLike = auth
+        single = cast(_rdkafka_config.AuthLike, auth)
         return single
     raise ConfigurationError(
         f"auth must be True, False, an Auth or a list of Auth, not {type(auth).__name__}"
     )
 
 
-_UNSET: Any = object()
+class _Unset(Enum):
+    """An option not given (distinct from None, which some options take)."""
+
+    UNSET = "unset"
+
+
+_UNSET = _Unset.UNSET
 
 _OPEN_OPTIONS = {
     "r": {"start_at", "until_eos", "skip_duplicates", "session_timeout", "config"},
@@ -106,11 +116,11 @@ class Stream:
 
     def __init__(
         self,
-        auth: Any = True,
+        auth: AuthArg = True,
         start_at: StartAt = StartPosition.LATEST,
         until_eos: bool = False,
         skip_duplicates: bool | int = False,
-        connect_timeout: Any = _UNSET,
+        connect_timeout: Seconds | _Unset | None = _UNSET,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.auth = auth
@@ -125,7 +135,12 @@ class Stream:
         mode: Literal["r"] = ...,
         group_id: str | None = ...,
         ignoretest: bool = ...,
-        **kwargs: Any,
+        *,
+        start_at: StartAt = ...,
+        until_eos: bool = ...,
+        skip_duplicates: bool | int = ...,
+        session_timeout: Seconds | None = ...,
+        config: ConfigArg = ...,
     ) -> Consumer: ...
 
     @overload
@@ -135,7 +150,10 @@ class Stream:
         mode: Literal["w"],
         group_id: str | None = ...,
         ignoretest: bool = ...,
-        **kwargs: Any,
+        *,
+        produce_timeout: Seconds = ...,
+        connect_timeout: Seconds | None = ...,
+        config: ConfigArg = ...,
     ) -> Producer: ...
 
     @overload
@@ -145,7 +163,14 @@ class Stream:
         mode: str,
         group_id: str | None = ...,
         ignoretest: bool = ...,
-        **kwargs: Any,
+        *,
+        start_at: StartAt = ...,
+        until_eos: bool = ...,
+        skip_duplicates: bool | int = ...,
+        session_timeout: Seconds | None = ...,
+        produce_timeout: Seconds = ...,
+        connect_timeout: Seconds | None = ...,
+        config: ConfigArg = ...,
     ) -> Consumer | Producer: ...
 
     def open(
@@ -154,7 +179,14 @@ class Stream:
         mode: str = "r",
         group_id: str | None = None,
         ignoretest: bool = True,
-        **kwargs: Any,
+        *,
+        start_at: StartAt | _Unset = _UNSET,
+        until_eos: bool | _Unset = _UNSET,
+        skip_duplicates: bool | int | _Unset = _UNSET,
+        session_timeout: Seconds | _Unset | None = _UNSET,
+        produce_timeout: Seconds | _Unset = _UNSET,
+        connect_timeout: Seconds | _Unset | None = _UNSET,
+        config: ConfigArg | _Unset = _UNSET,
     ) -> Consumer | Producer:
         """Open a Kafka URL.
 
@@ -163,12 +195,17 @@ class Stream:
             mode: ``"r"`` to read, ``"w"`` to write.
             group_id: (reading) the consumer group to join; a random one when None.
             ignoretest: (reading) skip test messages.
-            **kwargs: reading: ``start_at``, ``until_eos``, ``skip_duplicates`` (override the
-                stream's), ``session_timeout``; writing: ``produce_timeout`` (a timedelta,
-                0 = wait forever), ``connect_timeout`` (seconds to wait for some broker to
-                answer at all, default 15; None or 0 = wait forever); both: ``config``,
-                extra librdkafka settings. Settings from the general configuration file
-                (``hop.configure``) fill in what is not given.
+            start_at: (reading) overrides the stream's.
+            until_eos: (reading) overrides the stream's.
+            skip_duplicates: (reading) overrides the stream's.
+            session_timeout: (reading) the consumer group's session timeout.
+            produce_timeout: (writing) a timedelta or seconds; 0 = wait forever.
+            connect_timeout: (writing) seconds to wait for some broker to answer at all,
+                default 15; None or 0 = wait forever.
+            config: extra librdkafka settings.
+
+            Settings from the general configuration file (``hop.configure``) fill in what
+            is not given. An option of the other mode is a ``ConfigurationError``.
 
         Returns:
             A ``Consumer`` for ``"r"``, a ``Producer`` for ``"w"``.
@@ -180,12 +217,25 @@ class Stream:
         if mode not in _OPEN_OPTIONS:
             raise ConfigurationError(f"invalid mode {mode!r}: use 'r' to read or 'w' to write")
         parsed = parse_url(url)
-        unknown = set(kwargs) - _OPEN_OPTIONS[mode]
+        given = {
+            name: value
+            for name, value in (
+                ("start_at", start_at),
+                ("until_eos", until_eos),
+                ("skip_duplicates", skip_duplicates),
+                ("session_timeout", session_timeout),
+                ("produce_timeout", produce_timeout),
+                ("connect_timeout", connect_timeout),
+                ("config", config),
+            )
+            if value is not _UNSET
+        }
+        unknown = set(given) - _OPEN_OPTIONS[mode]
         if unknown:
             raise ConfigurationError(
                 f"unexpected option(s) for mode {mode!r}: {', '.join(sorted(unknown))}"
             )
-        options = {**_configured_defaults(_OPEN_OPTIONS[mode]), **kwargs}
+        options: dict[str, Any] = {**_configured_defaults(_OPEN_OPTIONS[mode]), **given}
         if mode == "r":
             if not parsed.topics:
                 raise ConfigurationError(f"{parsed} names no topic: reading needs at least one")
@@ -200,7 +250,7 @@ class Stream:
                 skip_duplicates=options.pop("skip_duplicates", self.skip_duplicates),
                 **options,
             )
-        if "connect_timeout" not in kwargs and self.connect_timeout is not _UNSET:
+        if "connect_timeout" not in given and self.connect_timeout is not _UNSET:
             options["connect_timeout"] = self.connect_timeout
         credential = _resolve_auth(self.auth, parsed)
         return Producer(parsed, credential, **options)
@@ -216,7 +266,7 @@ def _configured_defaults(allowed: set[str]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if key in allowed}
 
 
-def list_topics(url: str, auth: Any = True, timeout: float = -1.0) -> dict[str, Any]:
+def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[str, Any]:
     """List the topics a broker offers.
 
     Args:

@@ -342,7 +342,7 @@ def test_connect_timeout_precedence(monkeypatch: pytest.MonkeyPatch, config_home
     ) as producer:
         assert producer._connect_timeout == 3.0
     with pytest.raises(ValueError, match="connect_timeout"):
-        Stream(auth=False).open(url, "w", connect_timeout="soon")
+        Stream(auth=False).open(url, "w", connect_timeout="soon")  # type: ignore[call-overload]
 
 
 def test_topic_patterns_parse_and_cannot_be_written() -> None:

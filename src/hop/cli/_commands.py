@@ -7,6 +7,7 @@ import signal
 import sys
 from typing import Any
 
+from .._duration import to_seconds
 from ._common import (
     CommandFailed,
     _add_logging_opts,
@@ -20,8 +21,8 @@ from ._common import (
 
 def _positive_seconds(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
+        value = to_seconds(text, text=True)
+    except TypeError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")

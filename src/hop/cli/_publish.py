@@ -15,6 +15,7 @@ from typing import Any
 import confluent_kafka
 
 from .. import _rdkafka_config, plugins
+from .._duration import to_seconds
 from .._url import parse_url
 from ..errors import DecodeError, DeliveryError, HopError, KafkaError, is_too_large
 from ..io import Deserializer, Producer, Stream
@@ -37,8 +38,8 @@ def _builtin_formats() -> list[str]:
 
 def _seconds(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
+        value = to_seconds(text, text=True)
+    except TypeError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be zero (wait forever) or more: {text!r}")
