@@ -165,13 +165,29 @@ def _ask_secret(prompt: str) -> str:
         return ""
 
 
+def _ask_name_and_secret(prompts: tuple[str, str], names: tuple[str, str]) -> tuple[str, str]:
+    """A name typed on the terminal, then a secret through ``getpass`` (not echoed).
+
+    Args:
+        prompts: the two prompts.
+        names: what the two are called in the error message.
+
+    Raises:
+        CredentialInputError: either is left empty.
+    """
+    typed = _ask(prompts[0])
+    if not typed:
+        raise CredentialInputError(f"no {names[0]} entered; nothing was stored")
+    hidden = _ask_secret(prompts[1])
+    if not hidden:
+        raise CredentialInputError(f"no {names[1]} entered; nothing was stored")
+    return typed, hidden
+
+
 def _from_terminal() -> Auth:
-    username = _ask("Username: ")
-    if not username:
-        raise CredentialInputError("no username entered; nothing was stored")
-    password = _ask_secret("Password: ")
-    if not password:
-        raise CredentialInputError("no password entered; nothing was stored")
+    username, password = _ask_name_and_secret(
+        ("Username: ", "Password: "), ("username", "password")
+    )
     hostname = _ask("Hostname (leave empty to use it for any host): ")
     token_endpoint = _ask("Token endpoint (leave empty unless your provider gave one): ")
     try:
@@ -181,12 +197,9 @@ def _from_terminal() -> Auth:
 
 
 def _gcn_from_terminal(domain: str) -> Auth:
-    client_id = _ask("GCN client ID: ")
-    if not client_id:
-        raise CredentialInputError("no client ID entered; nothing was stored")
-    client_secret = _ask_secret("GCN client secret: ")
-    if not client_secret:
-        raise CredentialInputError("no client secret entered; nothing was stored")
+    client_id, client_secret = _ask_name_and_secret(
+        ("GCN client ID: ", "GCN client secret: "), ("client ID", "client secret")
+    )
     try:
         return gcn_credential(client_id, client_secret, domain)
     except ConfigurationError as exc:
