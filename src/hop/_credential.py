@@ -15,7 +15,7 @@ __all__ = ["GCN_DOMAIN", "PROTOCOLS", "Auth", "SASLMethod", "gcn_credential", "h
 
 _SECURE = "[secure]"
 
-# What an Auth pickles as: its fields, in __slots__-independent order.
+# What an Auth compares, hashes and pickles as: its field values, in a fixed order.
 _State = tuple[object, ...]
 
 #: The ``protocol`` values a credential may have.
