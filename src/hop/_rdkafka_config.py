@@ -95,10 +95,10 @@ def security_settings(auth: AuthLike | None) -> Settings:
     token_command = getattr(auth, "token_command", None)
     if token_command:
         # The command's token reaches librdkafka through oauth_cb (hop.auth runs it).
-        from .auth import _token_callback
+        from ._token_command import token_callback
 
         settings["sasl.mechanism"] = "OAUTHBEARER"
-        settings["oauth_cb"] = _token_callback(auth)
+        settings["oauth_cb"] = token_callback(auth)
     elif auth.token_endpoint:
         settings.update(
             {

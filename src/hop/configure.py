@@ -29,30 +29,23 @@ A new setting is a :class:`Setting` in :data:`SETTINGS` and a field of :class:`C
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import io
 import logging
 import os
 import stat
-import sys
-import tempfile
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, ClassVar, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import tomli_w
 
+from . import _toml
 from ._duration import to_seconds
 from .errors import ConfigurationError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = [
     "ENV_PREFIX",
@@ -187,7 +180,7 @@ class Setting:
     """
 
     name: str
-    parse: Callable[[object], Any]
+    parse: Callable[[object], object]
     help: str
 
     @property
@@ -237,18 +230,8 @@ SETTINGS: Mapping[str, Setting] = {
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as file:
-            data: dict[str, Any] = tomllib.load(file)
-            return data
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{path} is not valid TOML: {exc}") from exc
-    except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib leaves this to the codec
-        raise ConfigurationError(f"{path} is not valid TOML: not UTF-8 text ({exc})") from exc
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    loaded = _toml.read_toml(path, ConfigurationError)
+    return {} if loaded is None else loaded[0]
 
 
 def _settings_from(data: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -298,24 +281,28 @@ def _toml_value(value: Any) -> Any:
     return value
 
 
+# What Config.load reads: TOML text, or a file opened for reading (text or binary).
+_Source = str | bytes | IO[str] | IO[bytes]
+
+
 class _ClassOrInstanceMethod:
     """``Config.load``: on the class it builds a new ``Config``, on one it updates that one.
 
     hop-client 0.13 code may call either form; both return the loaded ``Config``.
     """
 
-    def __init__(self, func: Callable[[Config, Any], Config]) -> None:
+    def __init__(self, func: Callable[[Config, _Source], Config]) -> None:
         self._func = func
         functools.update_wrapper(self, func)  # type: ignore[arg-type]
 
     def __get__(
         self, obj: Config | None, objtype: type[Config] | None = None
-    ) -> Callable[[Any], Config]:
+    ) -> Callable[[_Source], Config]:
         if obj is None:
             cls = objtype or Config
 
             @functools.wraps(self._func)
-            def build(source: Any) -> Config:
+            def build(source: _Source) -> Config:
                 return self._func(cls(), source)
 
             return build
@@ -368,7 +355,7 @@ class Config:
             else:
                 self._others[key] = value
 
-    def _load(self, source: str | bytes | IO[str] | IO[bytes]) -> Config:
+    def _load(self, source: _Source) -> Config:
         """Read settings from TOML text or an open file (text or binary).
 
         The ``[config]`` table is read (top-level keys too, as earlier hop versions wrote
@@ -386,21 +373,23 @@ class Config:
         """
         where = getattr(source, "name", None) or "configuration"
         text = source if isinstance(source, str | bytes) else source.read()
-        if isinstance(text, bytes):
-            try:
-                text = text.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ConfigurationError(
-                    f"{where} is not valid TOML: not UTF-8 text ({exc})"
-                ) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{where} is not valid TOML: {exc}") from exc
+        data = _toml.parse_toml(text, str(where), ConfigurationError)
         self._update(_settings_from(data, str(where)))
         return self
 
-    load: ClassVar[_ClassOrInstanceMethod] = _ClassOrInstanceMethod(_load)
+    if TYPE_CHECKING:
+        # What the descriptor below does, spelt so that type checkers (and readers of the
+        # signature) see no private type: callable on the class or on a Config.
+
+        @classmethod
+        def load(cls, source: object) -> Config:
+            """Read settings from TOML text or an open file, text or binary (see ``_load``).
+
+            ``source`` is typed ``object`` as 0.13 took anything there (code building it
+            from a mapping of choices must still check).
+            """
+    else:
+        load = _ClassOrInstanceMethod(_load)
 
     def save(self, file: IO[str] | IO[bytes] | str | os.PathLike[str]) -> None:
         """Write the settings as a ``[config]`` table of TOML.
@@ -420,6 +409,8 @@ class Config:
             cast(IO[bytes], file).write(text.encode("utf-8"))
 
     # --------------------------------------------------------------------- mapping view
+    # The values are Any on purpose: this view stands in for the dict of mixed values that
+    # earlier versions returned, and callers index it by a key only known at run time.
 
     def _given(self) -> dict[str, Any]:
         given = {
@@ -479,23 +470,6 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return config
 
 
-def _write_atomically(path: Path, content: bytes, mode: int) -> None:
-    """Replace ``path`` with ``content`` in one rename, with file mode ``mode``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def write_config_value(name: str, value: object) -> None:
     """Set one general setting in ``config.toml`` (``hop configure set``).
 
@@ -529,5 +503,6 @@ def write_config_value(name: str, value: object) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         mode = 0o644
-    _write_atomically(path, tomli_w.dumps(data).encode("utf-8"), mode)
+    # Not private: config.toml holds no secret (and its directory is made as mkdir would).
+    _toml.write_atomically(path, _toml.dumps(data), mode, private_dirs=False)
     logger.info("set %s in %s", name, path)

@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Any
 
 from .._duration import to_seconds
+from .._local_broker import LocalBroker
+from .._url import parse_url
+from ..auth import add_credential, delete_credential, list_credentials
+from ..configure import get_config_path
+from ..io import list_topics
+from ..version import print_packages_versions
 from ._common import (
     CommandFailed,
-    _add_logging_opts,
+    Subparsers,
     add_client_opts,
+    add_command_group,
+    add_leaf_logging_opts,
     add_logging_opts,
     on_interrupt,
 )
@@ -29,7 +36,7 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
-def add_list_topics(subparsers: Any) -> None:
+def add_list_topics(subparsers: Subparsers) -> None:
     """Add ``hop list-topics``.
 
     Args:
@@ -69,9 +76,6 @@ def run_list_topics(args: argparse.Namespace) -> int:
     Raises:
         HopError: a bad URL, no credentials, or a broker that did not answer in time.
     """
-    from .._url import parse_url
-    from ..io import list_topics
-
     wanted = set(parse_url(args.url).topics)
     topics = list_topics(args.url, auth=not args.no_auth, timeout=args.timeout)
     names = sorted(
@@ -93,7 +97,7 @@ def run_list_topics(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------- version
 
 
-def add_version(subparsers: Any) -> None:
+def add_version(subparsers: Subparsers) -> None:
     """Add ``hop version``.
 
     Args:
@@ -116,8 +120,6 @@ def run_version(args: argparse.Namespace) -> int:
     Returns:
         0.
     """
-    from ..version import print_packages_versions
-
     print_packages_versions()
     return 0
 
@@ -140,7 +142,7 @@ LOCAL_BROKER_LIMITS = (
 )
 
 
-def add_local_broker(subparsers: Any) -> None:
+def add_local_broker(subparsers: Subparsers) -> None:
     """Add ``hop local-broker``.
 
     Args:
@@ -176,8 +178,6 @@ def run_local_broker(args: argparse.Namespace) -> int:
     Raises:
         LocalBrokerError: the ``local`` extra is missing or the port is taken.
     """
-    from .._local_broker import LocalBroker
-
     broker = LocalBroker(port=args.port or None)
     broker.start()
     stopped_by_us = False
@@ -215,25 +215,22 @@ def run_local_broker(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------- auth
 
 
-def add_auth(subparsers: Any) -> None:
+def add_auth(subparsers: Subparsers) -> None:
     """Add ``hop auth`` and its subcommands ``locate``, ``list``, ``add``, ``remove``.
 
     Args:
         subparsers: what ``ArgumentParser.add_subparsers()`` returned.
     """
-    parser = subparsers.add_parser(
+    commands = add_command_group(
+        subparsers,
         "auth",
         help="manage stored credentials",
         description=(
             "Manage the credentials hop uses to connect (stored in auth.toml, readable by "
             "you only). Get one from https://my.hop.scimma.org."
         ),
+        commands=("locate", "list", "add", "remove"),
     )
-    _add_logging_opts(parser, default=False)
-    commands = parser.add_subparsers(
-        title="commands", dest="auth_command", metavar="{locate,list,add,remove}"
-    )
-    commands.required = True
 
     locate = commands.add_parser(
         "locate",
@@ -299,10 +296,7 @@ def add_auth(subparsers: Any) -> None:
     )
     remove.set_defaults(func=run_auth_remove)
 
-    for leaf in (locate, listing, add, remove):
-        # Accepted before or after the subcommand; absent here unless given, so that the
-        # leaf does not overwrite what was given before it.
-        _add_logging_opts(leaf, default=argparse.SUPPRESS)
+    add_leaf_logging_opts(locate, listing, add, remove)
 
 
 def run_auth_locate(args: argparse.Namespace) -> int:
@@ -314,8 +308,6 @@ def run_auth_locate(args: argparse.Namespace) -> int:
     Returns:
         0.
     """
-    from ..configure import get_config_path
-
     print(get_config_path("auth"))
     return 0
 
@@ -332,8 +324,6 @@ def run_auth_list(args: argparse.Namespace) -> int:
     Raises:
         CredentialError: a credential file that cannot be used.
     """
-    from ..auth import list_credentials
-
     list_credentials()
     return 0
 
@@ -352,11 +342,9 @@ def run_auth_add(args: argparse.Namespace) -> int:
         CredentialError: the credential is unusable.
         CommandFailed: ``--domain`` without ``--gcn``.
     """
-    from ..auth import add_credential
-
     if args.domain is not None and not args.gcn:
         raise CommandFailed("--domain goes with --gcn (a NASA GCN Kafka credential)")
-    add_credential(args)
+    add_credential(args.cred_file, force=args.force, gcn=args.gcn, domain=args.domain)
     return 0
 
 
@@ -372,7 +360,5 @@ def run_auth_remove(args: argparse.Namespace) -> int:
     Raises:
         CredentialError: nothing stored, or ``name`` matches no credential or several.
     """
-    from ..auth import delete_credential
-
     delete_credential(args.name)
     return 0

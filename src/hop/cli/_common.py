@@ -13,7 +13,7 @@ import threading
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
-from typing import Any
+from typing import TypeAlias
 
 from ..errors import AuthenticationError, HopError, NoCredentialsError
 
@@ -21,7 +21,10 @@ __all__ = [
     "CommandFailed",
     "HeldClientWarnings",
     "IntermixedParser",
+    "Subparsers",
     "add_client_opts",
+    "add_command_group",
+    "add_leaf_logging_opts",
     "add_logging_opts",
     "error_line",
     "get_log_level",
@@ -31,6 +34,7 @@ __all__ = [
     "reader_gone",
     "set_up_logger",
 ]
+
 
 _DIGITS = re.compile(r"\d+")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -97,6 +101,10 @@ class IntermixedParser(argparse.ArgumentParser):
         return any(isinstance(action, argparse._SubParsersAction) for action in self._actions)
 
 
+#: What ``IntermixedParser.add_subparsers()`` returns (argparse gives it no public name).
+Subparsers: TypeAlias = "argparse._SubParsersAction[IntermixedParser]"
+
+
 def add_client_opts(parser: argparse.ArgumentParser) -> None:
     """Add the options of every command that talks to a broker: ``URL`` and ``--no-auth``.
 
@@ -115,16 +123,14 @@ def add_client_opts(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_logging_opts(parser: argparse.ArgumentParser) -> None:
+def add_logging_opts(parser: argparse.ArgumentParser, default: bool | str = False) -> None:
     """Add ``-q/--quiet`` and ``-v/--verbose``, which exclude each other.
 
     Args:
         parser: the command's parser.
+        default: their value when not given; ``argparse.SUPPRESS`` leaves them out of the
+            namespace then (for options a parent parser may have set already).
     """
-    _add_logging_opts(parser, default=False)
-
-
-def _add_logging_opts(parser: argparse.ArgumentParser, default: Any) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "-q",
@@ -140,6 +146,46 @@ def _add_logging_opts(parser: argparse.ArgumentParser, default: Any) -> None:
         default=default,
         help="show debug messages, and full tracebacks on errors",
     )
+
+
+def add_command_group(
+    subparsers: Subparsers, name: str, *, help: str, description: str, commands: Sequence[str]
+) -> Subparsers:
+    """Add a command made of subcommands (``hop auth``, ``hop configure``, ``hop journal``).
+
+    The command takes ``-q`` and ``-v``, and one of ``commands`` is required; the chosen one
+    is in the namespace as ``NAME_command``.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+        name: the command's name.
+        help: the line about it in ``hop --help``.
+        description: the text of ``hop NAME --help``.
+        commands: the subcommands' names, as its usage lists them.
+
+    Returns:
+        What to add the subcommands to.
+    """
+    parser = subparsers.add_parser(name, help=help, description=description)
+    add_logging_opts(parser)
+    group = parser.add_subparsers(
+        title="commands", dest=f"{name}_command", metavar="{" + ",".join(commands) + "}"
+    )
+    group.required = True
+    return group
+
+
+def add_leaf_logging_opts(*leaves: argparse.ArgumentParser) -> None:
+    """Let ``-q`` and ``-v`` stand after a subcommand too (``hop auth list -v``).
+
+    Absent from the namespace unless given, so that a leaf does not overwrite what was
+    given before it.
+
+    Args:
+        leaves: the subcommands' parsers.
+    """
+    for leaf in leaves:
+        add_logging_opts(leaf, default=argparse.SUPPRESS)
 
 
 def get_log_level(args: argparse.Namespace) -> int:
@@ -306,24 +352,14 @@ def on_interrupt(handler: Callable[[], None]) -> Iterator[None]:
         handler: what to do on the first signal; it runs in the main thread between two
             Python instructions, so it must only set flags (it may raise to interrupt).
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.getsignal(sig) for sig in signals}
 
-    def first(signum: int, frame: FrameType | None) -> None:
-        for sig in signals:
+    def first(signum: int) -> None:
+        for sig in _SIGNALS:
             signal.signal(sig, signal.default_int_handler)
         handler()
 
-    for sig in signals:
-        signal.signal(sig, first)
-    try:
+    with _handling_signals(first):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
@@ -338,16 +374,25 @@ def on_signals(handler: Callable[[int], None]) -> Iterator[None]:
         handler: what to do; it runs in the main thread between two Python instructions,
             so it should only set flags (it may raise to interrupt).
     """
+    with _handling_signals(handler):
+        yield
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _handling_signals(handler: Callable[[int], None]) -> Iterator[None]:
+    """Call ``handler(signum)`` on SIGINT and SIGTERM in the block; then restore the old ones."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signals = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.getsignal(sig) for sig in signals}
+    previous = {sig: signal.getsignal(sig) for sig in _SIGNALS}
 
     def call(signum: int, frame: FrameType | None) -> None:
         handler(signum)
 
-    for sig in signals:
+    for sig in _SIGNALS:
         signal.signal(sig, call)
     try:
         yield

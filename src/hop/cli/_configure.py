@@ -4,30 +4,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from datetime import timedelta
 
-from ._common import _add_logging_opts
+from ..configure import SETTINGS, get_config_path, load_config, write_config_value
+from ._common import Subparsers, add_command_group, add_leaf_logging_opts
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     """Add ``hop configure`` and its subcommands ``locate``, ``show``, ``set``.
 
     Args:
         subparsers: what ``ArgumentParser.add_subparsers()`` returned.
     """
-    parser = subparsers.add_parser(
+    commands = add_command_group(
+        subparsers,
         "configure",
         help="show or change general settings",
         description=(
             "Show or change hop's general settings, kept in the [config] table of "
             "config.toml; an environment variable HOP_<NAME> overrides a setting."
         ),
+        commands=("locate", "show", "set"),
     )
-    _add_logging_opts(parser, default=False)
-    commands = parser.add_subparsers(
-        title="commands", dest="configure_command", metavar="{locate,show,set}"
-    )
-    commands.required = True
 
     locate = commands.add_parser(
         "locate",
@@ -66,9 +64,7 @@ def add_parser(subparsers: Any) -> None:
     setter.add_argument("value", metavar="VALUE", help="its new value")
     setter.set_defaults(func=run_set)
 
-    for leaf in (locate, show, setter):
-        # Accepted before or after the subcommand, as for 'hop auth'.
-        _add_logging_opts(leaf, default=argparse.SUPPRESS)
+    add_leaf_logging_opts(locate, show, setter)
 
 
 def run_locate(args: argparse.Namespace) -> int:
@@ -80,15 +76,11 @@ def run_locate(args: argparse.Namespace) -> int:
     Returns:
         0.
     """
-    from ..configure import get_config_path
-
     print(get_config_path(args.type))
     return 0
 
 
 def _toml(value: object) -> str:
-    from datetime import timedelta
-
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, timedelta):
@@ -109,8 +101,6 @@ def run_show(args: argparse.Namespace) -> int:
     Raises:
         ConfigurationError: the file or a variable holds a bad value.
     """
-    from ..configure import SETTINGS, get_config_path, load_config
-
     values = load_config().asdict()
     print(f"# {get_config_path('general')}, with HOP_* variables applied")
     print("[config]")
@@ -136,7 +126,5 @@ def run_set(args: argparse.Namespace) -> int:
     Raises:
         ConfigurationError: an unknown name or a bad value; nothing is written.
     """
-    from ..configure import write_config_value
-
     write_config_value(args.name, args.value)
     return 0

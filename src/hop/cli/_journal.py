@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from .._journal import JournalScan, salvage_journal, scan_journal
-from ._common import _add_logging_opts
+from ._common import add_command_group
 
 
 def add_parser(subparsers: Any) -> None:
@@ -17,19 +17,16 @@ def add_parser(subparsers: Any) -> None:
     Args:
         subparsers: what ``ArgumentParser.add_subparsers()`` returned.
     """
-    parser = subparsers.add_parser(
+    commands = add_command_group(
+        subparsers,
         "journal",
         help="check or salvage a robust publisher's journal",
         description=(
             "Inspect the journal of a RobustProducer (hop's or hop-client 0.13's), or copy "
             "what a damaged one still holds into a new journal. Neither changes the file."
         ),
+        commands=("check", "salvage"),
     )
-    _add_logging_opts(parser, default=False)
-    commands = parser.add_subparsers(
-        title="commands", dest="journal_command", metavar="{check,salvage}"
-    )
-    commands.required = True
 
     check = commands.add_parser(
         "check",

@@ -1,0 +1,321 @@
+"""The credential model: ``Auth``, ``SASLMethod``, and GCN's credentials.
+
+A credential is a plain value: it knows nothing of files (:mod:`hop._credential_store`),
+of choosing one for a URL (:mod:`hop._credential_select`) or of prompts
+(:mod:`hop._credential_input`). :mod:`hop.auth` re-exports the public names.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .errors import ConfigurationError
+
+__all__ = ["GCN_DOMAIN", "PROTOCOLS", "Auth", "SASLMethod", "gcn_credential", "host_only", "label"]
+
+_SECURE = "[secure]"
+
+# What an Auth compares, hashes and pickles as: its field values, in a fixed order.
+_State = tuple[object, ...]
+
+#: The ``protocol`` values a credential may have.
+PROTOCOLS = ("SASL_SSL", "SASL_PLAINTEXT")
+
+#: The production NASA GCN Kafka domain (``hop auth add --gcn`` without ``--domain``).
+GCN_DOMAIN = "gcn.nasa.gov"
+
+
+class SASLMethod(enum.Enum):
+    """A SASL mechanism; the value is its name as Kafka spells it."""
+
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    PLAIN = "PLAIN"
+    OAUTHBEARER = "OAUTHBEARER"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value: SASLMethod | str) -> SASLMethod:
+        """The method named ``value``.
+
+        Args:
+            value: a ``SASLMethod``, or a name in either spelling, any case
+                (``"SCRAM-SHA-512"``, ``"scram_sha_512"``).
+
+        Returns:
+            The method.
+
+        Raises:
+            ValueError: for an unknown name; the message lists the known ones.
+        """
+        if isinstance(value, SASLMethod):
+            return value
+        if isinstance(value, str):
+            key = value.strip().upper().replace("-", "_")
+            if key in cls.__members__:
+                return cls[key]
+        known = ", ".join(m.value for m in cls)
+        raise ValueError(f"unknown SASL mechanism {value!r} (expected one of {known})")
+
+
+class Auth:
+    """A credential for a Kafka cluster.
+
+    Equal credentials compare equal (all fields, password included); the ``repr`` shows
+    ``[secure]`` in place of the password and the token command.
+
+    Args:
+        user: the username (for OIDC, the client id).
+        password: the password (for OIDC, the client secret); may be empty with
+            ``token_command``.
+        host: the broker host this credential is for; empty for any host.
+        ssl: whether to use TLS (``SASL_SSL``) or not (``SASL_PLAINTEXT``).
+        method: the SASL mechanism, a ``SASLMethod`` or its name; ``SCRAM_SHA_512`` by
+            default, ``OAUTHBEARER`` by default when ``token_endpoint`` or
+            ``token_command`` is given.
+        token_endpoint: an OIDC token endpoint URL: librdkafka then fetches and refreshes
+            tokens itself with the client-credentials flow.
+        ssl_ca_location: a file of CA certificates to trust instead of the system's.
+        token_command: a shell command that prints a bearer token (a JWT) on standard
+            output; hop runs it whenever librdkafka needs a token (OAUTHBEARER), and the
+            token's ``exp`` claim says when the next one is due.
+
+    Raises:
+        ConfigurationError: (a ``ValueError``) for an empty username or password, an
+            unknown method, or a method that contradicts ``token_endpoint`` or
+            ``token_command``.
+    """
+
+    __slots__ = (
+        "_hostname",
+        "_method",
+        "_password",
+        "_ssl",
+        "_ssl_ca_location",
+        "_token_command",
+        "_token_endpoint",
+        "_username",
+    )
+
+    def __init__(
+        self,
+        user: str,
+        password: str,
+        host: str = "",
+        ssl: bool = True,
+        method: SASLMethod | str | None = None,
+        token_endpoint: str | None = None,
+        ssl_ca_location: str | None = None,
+        token_command: str | None = None,
+    ) -> None:
+        if not isinstance(user, str) or not user:
+            raise ConfigurationError("a credential needs a non-empty username (a str)")
+        token_endpoint = token_endpoint or None
+        token_command = token_command or None
+        if token_command is not None and not isinstance(token_command, str):
+            raise ConfigurationError(f"credential {user!r}: token_command must be a str")
+        if password is None and token_command:
+            password = ""
+        if not isinstance(password, str) or (not password and not token_command):
+            raise ConfigurationError(f"the credential for {user!r} needs a non-empty password")
+        if token_endpoint and token_command:
+            raise ConfigurationError(
+                f"credential {user!r}: give a token endpoint or a token command, not both"
+            )
+        if method is None:
+            bearer = token_endpoint or token_command
+            chosen = SASLMethod.OAUTHBEARER if bearer else SASLMethod.SCRAM_SHA_512
+        else:
+            try:
+                chosen = SASLMethod.parse(method)
+            except ValueError:
+                known = ", ".join(m.value for m in SASLMethod)
+                # The value itself is not repeated: a misplaced secret may be in it.
+                raise ConfigurationError(
+                    f"credential {user!r}: unknown SASL mechanism (expected one of {known})"
+                ) from None
+        for what, given in (("token endpoint", token_endpoint), ("token command", token_command)):
+            if given and chosen is not SASLMethod.OAUTHBEARER:
+                raise ConfigurationError(
+                    f"credential {user!r}: a {what} is used with OAUTHBEARER, not {chosen}"
+                )
+        if chosen is SASLMethod.OAUTHBEARER and not (token_endpoint or token_command):
+            # librdkafka would fall back to unsigned test tokens, which no real broker takes.
+            raise ConfigurationError(
+                f"credential {user!r}: OAUTHBEARER needs a token endpoint (token_endpoint) "
+                "or a token command (token_command)"
+            )
+        self._username = user
+        self._password = password
+        self._hostname = host or ""
+        self._ssl = bool(ssl)
+        self._method = chosen
+        self._token_endpoint = token_endpoint
+        self._ssl_ca_location = ssl_ca_location or None
+        self._token_command = token_command
+
+    @property
+    def username(self) -> str:
+        """The username (for OIDC, the client id)."""
+        return self._username
+
+    @property
+    def password(self) -> str:
+        """The password (for OIDC, the client secret); empty for a token command."""
+        return self._password
+
+    @property
+    def hostname(self) -> str:
+        """The broker host this credential is for; empty when it serves any host."""
+        return self._hostname
+
+    @property
+    def method(self) -> SASLMethod:
+        """The SASL mechanism as an enum member."""
+        return self._method
+
+    @property
+    def mechanism(self) -> str:
+        """The SASL mechanism's name, e.g. ``"SCRAM-SHA-512"``."""
+        return self._method.value
+
+    @property
+    def ssl(self) -> bool:
+        """Whether the connection uses TLS."""
+        return self._ssl
+
+    @property
+    def protocol(self) -> str:
+        """``"SASL_SSL"``, or ``"SASL_PLAINTEXT"`` without TLS."""
+        return "SASL_SSL" if self._ssl else "SASL_PLAINTEXT"
+
+    @property
+    def ssl_ca_location(self) -> str | None:
+        """The CA certificates file to trust, or None for the system's trust store."""
+        return self._ssl_ca_location
+
+    @property
+    def token_endpoint(self) -> str | None:
+        """The OIDC token endpoint URL, or None."""
+        return self._token_endpoint
+
+    @property
+    def token_command(self) -> str | None:
+        """The shell command that prints a bearer token, or None."""
+        return self._token_command
+
+    @property
+    def token(self) -> bool:
+        """Whether this credential authenticates with a bearer token (endpoint or command)."""
+        return bool(self._token_endpoint or self._token_command)
+
+    @property
+    def is_scram(self) -> bool:
+        """Whether the mechanism is one of the ``SCRAM-`` ones."""
+        return self.mechanism.startswith("SCRAM-")
+
+    def _key(self) -> _State:
+        return (
+            self._username,
+            self._password,
+            self._hostname,
+            self._ssl,
+            self._method,
+            self._token_endpoint,
+            self._ssl_ca_location,
+            self._token_command,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Auth):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        parts = [f"username={self._username!r}", f"password={_SECURE}"]
+        if self._hostname:
+            parts.append(f"hostname={self._hostname!r}")
+        parts += [f"mechanism={self.mechanism!r}", f"protocol={self.protocol!r}"]
+        if self._ssl_ca_location:
+            parts.append(f"ssl_ca_location={self._ssl_ca_location!r}")
+        if self._token_endpoint:
+            parts.append(f"token_endpoint={self._token_endpoint!r}")
+        if self._token_command:
+            # A command line may carry a secret of its own (an API key, say).
+            parts.append(f"token_command={_SECURE}")
+        return f"Auth({', '.join(parts)})"
+
+    __str__ = __repr__
+
+    def __getstate__(self) -> _State:
+        return self._key()
+
+    def __setstate__(self, state: _State) -> None:
+        names = (
+            "_username",
+            "_password",
+            "_hostname",
+            "_ssl",
+            "_method",
+            "_token_endpoint",
+            "_ssl_ca_location",
+            "_token_command",
+        )
+        for name, value in zip(names, state, strict=False):
+            object.__setattr__(self, name, value)
+        if len(state) < len(names):  # pickled by a hop without token commands
+            object.__setattr__(self, "_token_command", None)
+
+
+def gcn_credential(client_id: str, client_secret: str, domain: str = GCN_DOMAIN) -> Auth:
+    """A credential for NASA's GCN Kafka (General Coordinates Network).
+
+    Args:
+        client_id: the client id GCN gave you.
+        client_secret: its client secret.
+        domain: the deployment: ``"gcn.nasa.gov"`` (production), ``"test.gcn.nasa.gov"``
+            or ``"dev.gcn.nasa.gov"``.
+
+    Returns:
+        A credential for host ``kafka.DOMAIN`` over ``SASL_SSL`` with ``OAUTHBEARER``, whose
+        tokens come from ``https://auth.DOMAIN/oauth2/token`` (client-credentials flow).
+
+    Raises:
+        ConfigurationError: (a ``ValueError``) an empty client id, secret or domain.
+    """
+    domain = (domain or "").strip().strip(".").lower()
+    if not domain or any(c.isspace() or c in "/:@" for c in domain):
+        raise ConfigurationError("a GCN domain is a host name such as 'gcn.nasa.gov'")
+    if not isinstance(client_id, str) or not client_id.strip():
+        raise ConfigurationError("a GCN credential needs a non-empty client id")
+    if not isinstance(client_secret, str) or not client_secret:
+        raise ConfigurationError("a GCN credential needs a non-empty client secret")
+    return Auth(
+        client_id.strip(),
+        client_secret,
+        host=f"kafka.{domain}",
+        ssl=True,
+        method=SASLMethod.OAUTHBEARER,
+        token_endpoint=f"https://auth.{domain}/oauth2/token",
+    )
+
+
+def label(auth: Auth) -> str:
+    """``user@host (MECHANISM)`` for messages; never the password."""
+    where = f"@{auth.hostname}" if auth.hostname else " (any host)"
+    return f"{auth.username}{where} [{auth.mechanism}]"
+
+
+def host_only(hostname: str) -> str:
+    """The host of a ``host``, ``host:port`` or ``[v6]:port``, lower-cased, for comparing."""
+    text = hostname.strip().lower()
+    if text.startswith("["):
+        return text[1:].partition("]")[0]
+    if text.count(":") == 1:  # more than one colon is a bare IPv6 address
+        return text.partition(":")[0]
+    return text
