@@ -25,7 +25,7 @@ from ._read_state import (
     _DuplicateFilter,
     _offset_tail,
 )
-from ._types import Headers, Metadata, StartAt, StartPosition, _metadata
+from ._types import ConfigArg, Headers, Metadata, StartAt, StartPosition, _metadata
 from ._url import KafkaURL
 from .errors import (
     BrokerUnavailableError,
@@ -74,7 +74,7 @@ class Consumer:
         ignoretest: bool = True,
         skip_duplicates: bool | int = False,
         session_timeout: timedelta | float | None = None,
-        config: Mapping[str, Any] | None = None,
+        config: ConfigArg = None,
     ) -> None:
         if not url.topics:
             raise ConfigurationError(f"{url} names no topic: reading needs at least one")
@@ -630,7 +630,7 @@ class Consumer:
         return sorted(self._assignment.partitions)
 
     @staticmethod
-    def is_test(message: Any) -> bool:
+    def is_test(message: object) -> bool:
         """Whether a message is a test message (it has a ``_test`` header).
 
         Args:
@@ -641,10 +641,11 @@ class Consumer:
             message = message[1]
         if isinstance(message, Metadata):
             headers: Headers | None = message.headers
-        elif hasattr(message, "headers"):
-            headers = message.headers()
         else:
-            raise TypeError(f"cannot tell whether {type(message).__name__} is a test message")
+            read_headers = getattr(message, "headers", None)
+            if not callable(read_headers):
+                raise TypeError(f"cannot tell whether {type(message).__name__} is a test message")
+            headers = read_headers()
         return any(key == "_test" for key, _ in headers or ())
 
     def _check_open(self) -> None:

@@ -17,7 +17,7 @@ from . import _rdkafka_config
 from ._client import _SECURE_FAILURES, _ClientErrors
 from ._duration import to_timedelta as _timedelta
 from ._headers import _check_header_key, _pack, _sender_header
-from ._types import DeliveryCallback, Headers, HeadersArg
+from ._types import ConfigArg, DeliveryCallback, Headers, HeadersArg
 from ._url import _TOPIC_RE as _TOPIC_NAME
 from ._url import KafkaURL
 from .errors import (
@@ -154,7 +154,7 @@ class Producer:
         auth: _rdkafka_config.AuthLike | None = None,
         *,
         produce_timeout: timedelta | float = timedelta(0),
-        config: Mapping[str, Any] | None = None,
+        config: ConfigArg = None,
         connect_timeout: timedelta | float | None = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         patterns = [topic for topic in url.topics if topic.startswith("^")]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import confluent_kafka
 
@@ -19,7 +19,7 @@ AuthArg: TypeAlias = bool | AuthLike | Sequence[AuthLike] | None
 #: A duration: a ``timedelta`` or a number of seconds.
 Seconds: TypeAlias = timedelta | float
 #: Extra librdkafka settings, by their librdkafka names.
-ConfigArg: TypeAlias = Mapping[str, Any] | None
+ConfigArg: TypeAlias = Mapping[str, object] | None
 
 #: Headers as users give them: a mapping, or a sequence of (key, value) pairs.
 HeadersArg: TypeAlias = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None
