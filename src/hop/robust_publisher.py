@@ -32,7 +32,7 @@ from typing import Any
 import confluent_kafka
 
 from ._journal import JournalMisuseError, PublicationJournal
-from ._url import parse_url
+from ._url import parse_url, redact_url
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -163,7 +163,8 @@ class RobustProducer(threading.Thread):
         max_pending: int = DEFAULT_MAX_PENDING,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name=f"hop RobustProducer {url}", daemon=True)
+        # The thread name shows up in tracebacks and thread dumps: never the password.
+        super().__init__(name=f"hop RobustProducer {redact_url(url)}", daemon=True)
         self.url = url
         self.journal_path = os.fspath(journal_path)
         self.poll_wait = poll_wait
@@ -309,8 +310,8 @@ class RobustProducer(threading.Thread):
             raise TypeError(f"key must be str or bytes, not {type(key).__name__}")
         if topic is None and len(self._url.topics) != 1:
             raise ConfigurationError(
-                f"{self.url} names {len(self._url.topics)} topics: pass topic= to say which "
-                "one to write to"
+                f"{redact_url(self.url)} names {len(self._url.topics)} topics: pass topic= to "
+                "say which one to write to"
             )
         body, packed_headers = Producer.pack(message, headers, test, auth=self._credential)
         journal = self._journal
