@@ -189,6 +189,25 @@ def _widen_null(schema: Schema) -> Schema:
     return schema
 
 
+def _children(node: dict[str, Any]) -> Iterator[Any]:
+    """The schemas directly inside a schema object: items, values, a nested type, fields' types.
+
+    The one definition of "inside" shared by the walks of :func:`_check_not_a_bomb`.
+    """
+    kind = node.get("type")
+    for child in (
+        node.get("items"),
+        node.get("values"),
+        kind if isinstance(kind, (dict, list)) else None,
+    ):
+        if child is not None:
+            yield child
+    fields = node.get("fields")
+    for field in fields if isinstance(fields, list) else ():
+        if isinstance(field, dict):
+            yield field.get("type")
+
+
 def _check_not_a_bomb(schema: Any) -> None:
     """Refuse schemas under which a few bytes can stand for billions of values.
 
@@ -214,16 +233,8 @@ def _check_not_a_bomb(schema: Any) -> None:
                 named[full] = node
                 named.setdefault(name, node)
                 namespace = full.rpartition(".")[0]
-            for child in (
-                node.get("items"),
-                node.get("values"),
-                kind if isinstance(kind, (dict, list)) else None,
-            ):
-                if child is not None:
-                    collect(child, namespace)
-            for field in node.get("fields", ()) if isinstance(node.get("fields"), list) else ():
-                if isinstance(field, dict):
-                    collect(field.get("type"), namespace)
+            for child in _children(node):
+                collect(child, namespace)
 
     def zero_width(node: Any, seen: frozenset[int]) -> bool:
         if isinstance(node, str):
@@ -261,16 +272,8 @@ def _check_not_a_bomb(schema: Any) -> None:
                     "Avro schema refused: an array of zero-size items (such as null) lets a "
                     "small message claim unbounded memory"
                 )
-            for child in (
-                node.get("items"),
-                node.get("values"),
-                kind if isinstance(kind, (dict, list)) else None,
-            ):
-                if child is not None:
-                    check(child)
-            for field in node.get("fields", ()) if isinstance(node.get("fields"), list) else ():
-                if isinstance(field, dict):
-                    check(field.get("type"))
+            for child in _children(node):
+                check(child)
 
     collect(schema, "")
     if zero_width(schema, frozenset()):
