@@ -89,6 +89,7 @@ class MessageModel:
         # dataclass machinery put a subclass's own ``format_name`` field (the manual's
         # ``format_name: "donut"`` line) first instead of where it is written.
         format_name: ClassVar[str]
+
         # What most models carry (Blob's bytes, JSONBlob's value, AvroBlob's records), so
         # that ``message.content`` type-checks on what a consumer yields without a cast.
         # A model without it (VOEvent, GCNCircular, ...) still raises AttributeError. A
