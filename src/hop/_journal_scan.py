@@ -10,7 +10,9 @@ import mmap
 import os
 import struct
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ._journal_format import (
     _HEADER,
@@ -111,6 +113,42 @@ def _nonzero_end(data: mmap.mmap, limit: int) -> int:
     return 0
 
 
+_T = TypeVar("_T")
+
+
+def _intact_records(
+    scan: JournalScan,
+    parse: Callable[[int], tuple[int, _T] | None],
+    start: int,
+    limit: int,
+    data_end: int,
+) -> Iterator[_T]:
+    """What ``parse`` finds from ``start`` to ``limit``, one intact record after another.
+
+    ``parse(offset)`` gives the end and content of an intact record at ``offset``, or None.
+    Past a damaged stretch, reading resumes at the next offset where one parses; each such
+    stretch is added to ``scan.damaged`` (nothing past ``data_end``, which holds only
+    zeros), and each record found is counted in ``scan.records``.
+    """
+    offset = start
+    while offset < limit:
+        found = parse(offset)
+        if found is None:
+            bad = offset
+            offset += 1
+            while offset < data_end and parse(offset) is None:
+                offset += 1
+            if offset >= data_end:
+                if bad < data_end:  # else nothing but preallocated zeros
+                    scan.damaged.append((bad, data_end))
+                return
+            scan.damaged.append((bad, offset))
+            continue
+        offset, content = found
+        scan.records += 1
+        yield content
+
+
 def _scan_hop(name: str, data: mmap.mmap, size: int) -> JournalScan:
     scan = JournalScan(name, size, "hop")
     limit = size
@@ -145,24 +183,8 @@ def _scan_hop(name: str, data: mmap.mmap, size: int) -> JournalScan:
             return None
         return found
 
-    offset = HEADER_SIZE
     # No record starts in the zeros at the end (preallocated space): its length would be 0.
-    nonzero_end = _nonzero_end(data, limit)
-    while offset < limit:
-        found = parse(offset)
-        if found is None:
-            start = offset
-            offset += 1
-            while offset < nonzero_end and parse(offset) is None:
-                offset += 1
-            if offset >= nonzero_end:
-                if start < nonzero_end:  # else nothing but preallocated zeros
-                    scan.damaged.append((start, nonzero_end))
-                break
-            scan.damaged.append((start, offset))
-            continue
-        offset, body = found
-        scan.records += 1
+    for body in _intact_records(scan, parse, HEADER_SIZE, limit, _nonzero_end(data, limit)):
         if body[0] == _KIND_QUEUED:
             seq, entry = _decode_queued(body)
             scan.pending[seq] = entry
@@ -186,18 +208,7 @@ def _scan_legacy(name: str, data: mmap.mmap, size: int) -> JournalScan:
         except (ValueError, struct.error, UnicodeDecodeError):
             return None
 
-    offset = 0
-    while offset < size:
-        found = parse(offset)
-        if found is None:
-            start = offset
-            offset += 1
-            while offset < size and parse(offset) is None:
-                offset += 1
-            scan.damaged.append((start, offset))
-            continue
-        offset, (seq, entry) = found
-        scan.records += 1
+    for seq, entry in _intact_records(scan, parse, 0, size, size):
         if entry is None:
             sent.add(seq)
         else:
