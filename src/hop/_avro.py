@@ -490,6 +490,29 @@ class _Walker:
             raise _TooBig(f"more than {self.max_items:,} records and items")
         raise _TooBig(f"more than an estimated {self.max_bytes:,} bytes of Python objects")
 
+    def block(self, data: bytes, position: int, per_item: int, extra: int) -> tuple[int, int]:
+        """Read an array or map block header and account for the items it announces.
+
+        Args:
+            data: the encoded data.
+            position: where the block header starts.
+            per_item: the bytes each item costs for sure.
+            extra: the bytes each item costs at least beyond that (checked, not counted).
+
+        Returns:
+            ``(item count, position of the first item)``; a count of 0 ends the array or map.
+        """
+        count, position = _read_long(data, position)
+        if count < 0:  # a block of -count items, preceded by its size in bytes
+            count = -count
+            _, position = _read_long(data, position)
+        if count:
+            self.items += count
+            self.size += count * per_item
+            if self.items > self.max_items or self.size + count * extra > self.max_bytes:
+                self.over()
+        return count, position
+
     def compile(self, node: Any, namespace: str = "") -> _Compiled:
         if isinstance(node, str):
             primitive = _FIXED_PRIMITIVES.get(node)
@@ -614,19 +637,9 @@ class _Walker:
         def skip(data: bytes, position: int) -> int:
             walker.size += _LIST
             while True:
-                count, position = _read_long(data, position)
+                count, position = walker.block(data, position, per_item, extra_per_item)
                 if count == 0:
                     return position
-                if count < 0:  # a block of -count items, preceded by its size in bytes
-                    count = -count
-                    _, position = _read_long(data, position)
-                walker.items += count
-                walker.size += count * per_item
-                if (
-                    walker.items > walker.max_items
-                    or walker.size + count * extra_per_item > walker.max_bytes
-                ):
-                    walker.over()
                 if step is None:
                     continue
                 # Numbers that fit one byte each (the usual case) are stepped over at once.
@@ -648,19 +661,9 @@ class _Walker:
         def skip(data: bytes, position: int) -> int:
             walker.size += _DICT
             while True:
-                count, position = _read_long(data, position)
+                count, position = walker.block(data, position, per_entry, extra_per_entry)
                 if count == 0:
                     return position
-                if count < 0:
-                    count = -count
-                    _, position = _read_long(data, position)
-                walker.items += count
-                walker.size += count * per_entry
-                if (
-                    walker.items > walker.max_items
-                    or walker.size + count * extra_per_entry > walker.max_bytes
-                ):
-                    walker.over()
                 for _ in range(count):
                     position = key(data, position)
                     if step is not None:
