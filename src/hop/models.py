@@ -1,10 +1,16 @@
-"""Message models: the Python objects that travel over Kafka, and the format registry.
+"""Message models: the Python objects that travel over Kafka, one class per format.
 
 Every message has a format label (the ``_format`` header, see ``WIRE.md``) and a body. A
 model class knows how to turn itself into a body (``serialize``) and back
-(``deserialize``), and how to read itself from a file (``load`` / ``load_file``).
-:func:`encode` and :func:`decode` are what the producer and consumer call per message;
-:func:`decode` never raises, so a bad message can never break a subscriber's loop.
+(``deserialize``), and how to read itself from a file (``load`` / ``load_file``); it is
+sent under its ``format_name``. :func:`encode` and :func:`decode`, what the producer and
+consumer call per message, and the format registry live in :mod:`hop._codec` and are
+re-exported here; :func:`decode` never raises, so a bad message can never break a
+subscriber's loop.
+
+This module is longer than most (about 900 lines) on purpose: it holds the seven built-in
+formats and nothing else, each format's encoding, decoding and file reading side by side
+in its class; the format-independent parts (Avro containers, XML, the codec) are elsewhere.
 """
 
 from __future__ import annotations
