@@ -51,6 +51,12 @@ With ``fsync=True`` the record is made durable before the header that covers it,
 header before ``write`` returns, so the same holds after a power loss. With the default
 ``fsync=False`` a power loss may lose recent writes or leave a header that points past the
 data that reached the disk; the latter is reported as corruption rather than guessed at.
+
+The code is split by concern: :mod:`hop._journal_format` (the records, encoded and decoded),
+:mod:`hop._journal_legacy` (hop-client 0.12/0.13 journals), :mod:`hop._journal_store` (the
+file: opening, replay, appends, compaction, conversion), :mod:`hop._journal_scan` (reading
+a damaged journal); this module is :class:`PublicationJournal`'s queue operations on top of
+the store, and salvage.
 """
 
 from __future__ import annotations
