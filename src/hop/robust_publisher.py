@@ -20,6 +20,7 @@ The journal format and its crash policy are described in ``docs/robust.md``.
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import os
@@ -32,7 +33,7 @@ from typing import Any
 import confluent_kafka
 
 from ._journal import JournalMisuseError, PublicationJournal
-from ._url import parse_url
+from ._url import parse_url, redact_url
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -119,14 +120,27 @@ class _RetryLog:
         self._reasons.clear()
 
 
-_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
+class _Phase(enum.Enum):
+    """Where a RobustProducer is in its life; it only ever moves down this list."""
+
+    NEW = "new"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+def _next_backoff(backoff: float) -> float:
+    """The pause after another failure: doubled, from ``_BACKOFF_FIRST`` up to ``_BACKOFF_MAX``."""
+    return min(max(_BACKOFF_FIRST, backoff * 2), _BACKOFF_MAX)
 
 
 class RobustProducer(threading.Thread):
     """A producer that keeps every message in a journal until the broker acknowledges it.
 
     Start it (``start()`` or ``with``), ``write`` messages, then ``stop()``. It is a thread:
-    ``run()`` is its body and not for callers.
+    ``run()`` is its body and not for callers. (It stays a ``threading.Thread`` subclass
+    rather than owning one because hop-client 0.13's was, and callers use the Thread
+    names it inherits: ``join``, ``is_alive``, ``name``, ``daemon``.)
 
     Args:
         url: the Kafka URL to write to (as for ``Stream.open``).
@@ -156,7 +170,8 @@ class RobustProducer(threading.Thread):
         max_pending: int = DEFAULT_MAX_PENDING,
         **kwargs: Any,
     ) -> None:
-        super().__init__(name=f"hop RobustProducer {url}", daemon=True)
+        # The thread name shows up in tracebacks and thread dumps: never the password.
+        super().__init__(name=f"hop RobustProducer {redact_url(url)}", daemon=True)
         self.url = url
         self.journal_path = os.fspath(journal_path)
         self.poll_wait = poll_wait
@@ -169,7 +184,7 @@ class RobustProducer(threading.Thread):
         self._auth = auth
         self._open_kwargs = dict(kwargs)
         self._open_kwargs.setdefault("produce_timeout", DEFAULT_PRODUCE_TIMEOUT)
-        self._phase = _NEW
+        self._phase = _Phase.NEW
         self._phase_lock = threading.Lock()
         self._wake = threading.Event()
         self._journal: PublicationJournal | None = None
@@ -194,9 +209,9 @@ class RobustProducer(threading.Thread):
             ConfigurationError, CredentialError, KafkaError: the stream cannot be opened.
         """
         with self._phase_lock:
-            if self._phase != _NEW:
+            if self._phase != _Phase.NEW:
                 raise StreamStateError(
-                    f"this RobustProducer was already started (it is {self._phase}); "
+                    f"this RobustProducer was already started (it is {self._phase.value}); "
                     "create a new one"
                 )
             journal = PublicationJournal(self.journal_path, fsync=self.fsync)
@@ -213,7 +228,7 @@ class RobustProducer(threading.Thread):
                     self.journal_path,
                     journal.pending_count(),
                 )
-            self._phase = _RUNNING
+            self._phase = _Phase.RUNNING
             super().start()
 
     def stop(self) -> None:
@@ -230,14 +245,14 @@ class RobustProducer(threading.Thread):
                 the journal.
         """
         with self._phase_lock:
-            if self._phase == _NEW:
+            if self._phase == _Phase.NEW:
                 raise StreamStateError("this RobustProducer was not started")
-            if self._phase == _RUNNING:
-                self._phase = _STOPPING
+            if self._phase == _Phase.RUNNING:
+                self._phase = _Phase.STOPPING
         self._wake.set()
         self.join()
         with self._phase_lock:
-            self._phase = _STOPPED
+            self._phase = _Phase.STOPPED
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
@@ -302,18 +317,18 @@ class RobustProducer(threading.Thread):
             raise TypeError(f"key must be str or bytes, not {type(key).__name__}")
         if topic is None and len(self._url.topics) != 1:
             raise ConfigurationError(
-                f"{self.url} names {len(self._url.topics)} topics: pass topic= to say which "
-                "one to write to"
+                f"{redact_url(self.url)} names {len(self._url.topics)} topics: pass topic= to "
+                "say which one to write to"
             )
         body, packed_headers = Producer.pack(message, headers, test, auth=self._credential)
         journal = self._journal
         if journal is not None and journal.waiting_count() >= self.max_pending:
             self._wait_for_room(journal, timeout)
         with self._phase_lock:
-            if self._phase != _RUNNING:
+            if self._phase != _Phase.RUNNING:
                 raise StreamStateError(
                     "call start() (or use a with block) before write()"
-                    if self._phase == _NEW
+                    if self._phase == _Phase.NEW
                     else "this RobustProducer is stopped"
                 )
             if self._failure is not None:
@@ -331,7 +346,7 @@ class RobustProducer(threading.Thread):
         """Block until fewer than ``max_pending`` messages wait, or raise."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if self._phase != _RUNNING or self._failure is not None:
+            if self._phase != _Phase.RUNNING or self._failure is not None:
                 return  # write() itself reports why it cannot go on
             left = _ROOM_POLL if deadline is None else min(_ROOM_POLL, deadline - time.monotonic())
             if left <= 0:
@@ -358,7 +373,7 @@ class RobustProducer(threading.Thread):
                 if time.monotonic() >= resume_at:
                     sent = self._send(journal, producer)
                     if sent < 0:  # librdkafka refused a message: back off
-                        backoff = min(max(_BACKOFF_FIRST, backoff * 2), _BACKOFF_MAX)
+                        backoff = _next_backoff(backoff)
                         resume_at = time.monotonic() + backoff
                 if journal.has_messages_in_flight():
                     served = producer.poll(idle_wait)
@@ -382,7 +397,7 @@ class RobustProducer(threading.Thread):
                             failed.append((seq, error))
                     if not failed:
                         continue
-                    backoff = min(max(_BACKOFF_FIRST, backoff * 2), _BACKOFF_MAX)
+                    backoff = _next_backoff(backoff)
                     resume_at = time.monotonic() + backoff
                     reasons: dict[str, int] = {}
                     for _, error in failed:
@@ -392,7 +407,7 @@ class RobustProducer(threading.Thread):
                 if journal.has_messages_in_flight():
                     continue
                 if not journal.has_messages_to_send():
-                    if self._phase != _RUNNING:
+                    if self._phase != _Phase.RUNNING:
                         break
                     self._wake.wait(1.0)
                     self._wake.clear()

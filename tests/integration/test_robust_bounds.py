@@ -26,7 +26,7 @@ FAST_RECONNECT = {"reconnect.backoff.max.ms": 200}
 def _read(url: str) -> list[int]:
     stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
     with stream.open(url, "r") as consumer:
-        return [message.content["i"] for message in consumer]  # type: ignore[attr-defined]
+        return [message.content["i"] for message in consumer]
 
 
 def _packed(i: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hop._journal import HEADER_SIZE, PublicationJournal
+from hop._journal_format import header_bytes
 from hop.errors import JournalCorruptError, JournalError
 
 HERE = Path(__file__).parent
@@ -289,7 +290,7 @@ def test_uncommitted_tail_from_a_crash_mid_append_is_dropped(
     # Rewind the header to before the second record, as if the process had died between
     # writing the record and the header that covers it (or in the middle of the record).
     data = path.read_bytes()[:committed]
-    header = PublicationJournal._header(committed)
+    header = header_bytes(committed)
     extra = record if tail == "complete" else record[: len(record) // 2]
     path.write_bytes(header + data[HEADER_SIZE:] + extra)
     with caplog.at_level(logging.WARNING, "hop.robust_publisher"):

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from hop import models
+from hop import _codec
 from hop.errors import DecodeError
 from hop.models import (
     Blob,
@@ -268,10 +268,10 @@ def test_decode_hot_path_uses_module_json_loads() -> None:
         calls.append(data)
         return json.loads(data)
 
-    original = models._loads
-    models._loads = spy
+    original = _codec._loads
+    _codec._loads = spy
     try:
         assert decode(b"[1]", "json") == JSONBlob([1])
     finally:
-        models._loads = original
+        _codec._loads = original
     assert calls == [b"[1]"]

@@ -14,7 +14,7 @@ from typing import Any
 import fastavro
 import pytest
 
-from hop import _avro
+from hop import _avro, _avro_bounds
 from hop._deserializer import Deserializer
 from hop.errors import DecodeError, UnsafeXMLError
 from hop.models import (
@@ -581,7 +581,7 @@ def test_avro_inflation_bomb_is_refused_in_little_memory() -> None:
 def test_avro_inflation_limit_applies_to_every_codec(
     codec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_avro, "MAX_INFLATED_BYTES", 256 * 1024)
+    monkeypatch.setattr(_avro_bounds, "MAX_INFLATED_BYTES", 256 * 1024)
     fits = _one_string_container(codec, 200 * 1024)
     received = AvroBlob.load(fits)
     assert received.content == {"s": "a" * 200 * 1024}
@@ -594,7 +594,7 @@ def test_avro_bzip2_bomb_split_into_concatenated_streams_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # fastavro inflates every concatenated bzip2 stream of a block: each is counted.
-    monkeypatch.setattr(_avro, "MAX_INFLATED_BYTES", 256 * 1024)
+    monkeypatch.setattr(_avro_bounds, "MAX_INFLATED_BYTES", 256 * 1024)
     honest = _one_string_container("bzip2", 300 * 1024)
     metadata, position = _avro._header(honest)
     count, after_count = _avro._read_long(honest, position)
@@ -606,5 +606,5 @@ def test_avro_bzip2_bomb_split_into_concatenated_streams_is_refused(
     assert metadata["avro.codec"] == b"bzip2"
     with pytest.raises(DecodeError, match="inflate to more than"):
         AvroBlob.load(bomb)
-    monkeypatch.setattr(_avro, "MAX_INFLATED_BYTES", 512 * 1024)
+    monkeypatch.setattr(_avro_bounds, "MAX_INFLATED_BYTES", 512 * 1024)
     assert AvroBlob.load(bomb).content == {"s": "a" * 300 * 1024}  # a valid file after all

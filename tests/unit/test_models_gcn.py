@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from hop import models
+from hop import _codec
 from hop.models import Blob, GCNCircular, GCNTextNotice, JSONBlob, VOEvent, decode
 from tests.support import gcn_messages as gcn
 
@@ -157,5 +157,5 @@ def test_older_clients_envelopes_are_still_read_first() -> None:
 
 def test_sniffing_reads_only_the_first_bytes() -> None:
     # Recognition looks at a bounded prefix: a VOEvent root far into a document is not one.
-    late = b"<doc>" + b" " * (models._VOEVENT_SNIFF_BYTES + 10) + b"<VOEvent ivorn='x'/></doc>"
+    late = b"<doc>" + b" " * (_codec._VOEVENT_SNIFF_BYTES + 10) + b"<VOEvent ivorn='x'/></doc>"
     assert decode(late, None) == Blob(late)
