@@ -1,5 +1,9 @@
 """The consumer: ``hop.io.Consumer`` and ``hop.io.Metadata`` (re-exported there), with the
-bookkeeping of what it was assigned and has read to the end."""
+bookkeeping of what it was assigned and has read to the end.
+
+Over 600 lines on purpose: the class is one unit (where reading starts, the read loop,
+commits, closing) and a good part of its length is the typed ``read`` overloads and public
+docstrings; its state objects live in ``_read_state`` and client errors in ``_client``."""
 
 from __future__ import annotations
 

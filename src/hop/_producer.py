@@ -1,5 +1,9 @@
 """The producer: ``hop.io.Producer`` (re-exported there), with its header packing, message
-ids and delivery bookkeeping."""
+ids and delivery bookkeeping.
+
+Just over 600 lines on purpose: the class is one unit (writing, delivery, waiting for a
+broker, closing) and most of its length is docstrings of public methods; packing lives in
+``_headers`` and client errors in ``_client`` already."""
 
 from __future__ import annotations
 
