@@ -44,6 +44,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 import tomli_w
 
 from . import _toml
+from ._duration import to_seconds
 from .errors import ConfigurationError
 
 __all__ = [
@@ -116,19 +117,10 @@ _MAX_SESSION_TIMEOUT = 3_600.0
 
 
 def _seconds(value: object) -> float:
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, bool):  # bool is an int; True seconds is surely a mistake
-        raise ValueError("expected a number of seconds")
-    elif isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = float(value.strip())
-        except ValueError:
-            raise ValueError("expected a number of seconds") from None
-    else:
-        raise ValueError("expected a number of seconds")
+    try:
+        seconds = to_seconds(value, text=True)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
     if seconds != seconds or seconds < 0:
         raise ValueError("expected a number of seconds, zero or more")
     return seconds

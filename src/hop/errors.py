@@ -70,6 +70,13 @@ __all__ = [
     "StreamStateError",
     "UnknownTopicError",
     "UnsafeXMLError",
+    "ends_client",
+    "ends_reading",
+    "is_connect_failure",
+    "is_retriable_lookup",
+    "is_too_large",
+    "is_topic_absent",
+    "is_unsendable",
     "translate_kafka_error",
 ]
 
@@ -345,6 +352,80 @@ _HINTS: dict[type[KafkaError], str] = {
         "bytes) and the broker's message.max.bytes (the topic's max.message.bytes)"
     ),
 }
+
+
+# -- what codes mean to hop's clients (the one place that knows Kafka's error codes) --------
+
+# librdkafka retries these forever; to a person they mean the credential is wrong.
+_ENDS_CLIENT = frozenset(
+    {
+        _E._AUTHENTICATION,
+        _E.SASL_AUTHENTICATION_FAILED,
+        _E.ILLEGAL_SASL_STATE,
+        _E.UNSUPPORTED_SASL_MECHANISM,
+        _E._SSL,
+    }
+)
+# On a message a reader gets: no later message can be read either.
+_ENDS_READING = frozenset(
+    {
+        _E.TOPIC_AUTHORIZATION_FAILED,
+        _E.GROUP_AUTHORIZATION_FAILED,
+        _E.SASL_AUTHENTICATION_FAILED,
+        _E._AUTHENTICATION,
+    }
+)
+# No retry of the same message can cure these.
+_TOO_LARGE = frozenset({_E.MSG_SIZE_TOO_LARGE, _E.RECORD_LIST_TOO_LARGE})
+# A connection to a broker failed (refused, not resolved, every broker down).
+_CONNECT_FAILURE = frozenset({_E._TRANSPORT, _E._RESOLVE, _E._ALL_BROKERS_DOWN})
+# A metadata request that may well succeed when asked again.
+_RETRIABLE_LOOKUP = frozenset({_E._TRANSPORT, _E._TIMED_OUT})
+# A topic that does not exist (yet), as a metadata answer says it.
+_TOPIC_ABSENT = frozenset({_E.UNKNOWN_TOPIC_OR_PART, _E._UNKNOWN_TOPIC, _E.LEADER_NOT_AVAILABLE})
+
+
+def _code(error: confluent_kafka.KafkaError | int | None) -> int | None:
+    return error.code() if isinstance(error, confluent_kafka.KafkaError) else error
+
+
+def ends_client(error: confluent_kafka.KafkaError) -> bool:
+    """Whether a client-wide error ends the client: a fatal error, or a refused credential
+    (which librdkafka would retry for ever)."""
+    return bool(error.fatal()) or error.code() in _ENDS_CLIENT
+
+
+def ends_reading(error: confluent_kafka.KafkaError) -> bool:
+    """Whether an error a reader gets in place of a message ends reading (fatal, refused
+    credential, no permission for the topic or group)."""
+    return bool(error.fatal()) or error.code() in _ENDS_READING
+
+
+def is_unsendable(error: confluent_kafka.KafkaError | int | None) -> bool:
+    """Whether a message that failed so can never be sent as it is (too large): retrying it
+    only holds up the messages behind it."""
+    return _code(error) in _TOO_LARGE
+
+
+def is_too_large(error: confluent_kafka.KafkaError | int | None) -> bool:
+    """Whether the error is the producer's own size check (the message is over its
+    ``message.max.bytes``)."""
+    return _code(error) == _E.MSG_SIZE_TOO_LARGE
+
+
+def is_connect_failure(error: confluent_kafka.KafkaError | int | None) -> bool:
+    """Whether the error says a connection to a broker failed."""
+    return _code(error) in _CONNECT_FAILURE
+
+
+def is_retriable_lookup(error: confluent_kafka.KafkaError | int | None) -> bool:
+    """Whether a failed metadata request is worth asking again (transport, timeout)."""
+    return _code(error) in _RETRIABLE_LOOKUP
+
+
+def is_topic_absent(error: confluent_kafka.KafkaError | int | None) -> bool:
+    """Whether a topic's metadata error means the topic does not exist (yet)."""
+    return _code(error) in _TOPIC_ABSENT
 
 
 _SSL_HINT = "check the broker address, and the CA certificate set as ssl_ca_location"

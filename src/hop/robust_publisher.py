@@ -42,6 +42,7 @@ from .errors import (
     JournalError,
     KafkaError,
     StreamStateError,
+    is_unsendable,
 )
 from .io import HeadersArg, Producer, Stream
 
@@ -61,14 +62,6 @@ _SEND_BATCH = 5_000
 # noticed quickly while older messages wait for their acknowledgement.
 _IDLE_POLL_MAX = 0.02
 
-# Errors that no retry of the same message can cure: it is set aside (kept in the journal,
-# no longer sent) so that it does not hold up every message behind it for ever.
-_UNSENDABLE = frozenset(
-    {
-        confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE,
-        confluent_kafka.KafkaError.RECORD_LIST_TOO_LARGE,
-    }
-)
 
 #: How many messages may wait in the journal (queued or in flight, not counting those set
 #: aside) before ``write`` blocks for room, unless the caller sets ``max_pending``.
@@ -395,7 +388,9 @@ class RobustProducer(threading.Thread):
                     reported, self._failed = self._failed, []
                     failed = []
                     for seq, error in reported:
-                        if error.code() in _UNSENDABLE:
+                        # No retry cures it: set aside (kept in the journal, no longer
+                        # sent) so that it does not hold up every message behind it.
+                        if is_unsendable(error):
                             self._set_aside(journal, seq, error)
                         else:
                             journal.requeue_message(seq)
@@ -442,7 +437,7 @@ class RobustProducer(threading.Thread):
                 )
             except HopError as exc:
                 if isinstance(exc, KafkaError) and exc.kafka_error is not None:
-                    if exc.kafka_error.code() in _UNSENDABLE:
+                    if is_unsendable(exc.kafka_error):
                         self._set_aside(journal, seq, exc.kafka_error)
                         continue
                 for unsent, *_ in batch[index:]:

@@ -13,7 +13,7 @@ from datetime import timedelta
 import confluent_kafka
 import pytest
 
-from hop import io
+from hop import _consumer, io
 from hop._local_broker import LocalBroker, free_port
 from hop.auth import Auth
 from hop.errors import AuthenticationError, BrokerUnavailableError, KafkaTimeoutError
@@ -202,7 +202,7 @@ def test_a_group_reader_without_partitions_ends_with_until_eos(
 ) -> None:
     # The test broker takes half the session timeout (2 s here) to hand out partitions; a
     # join timeout of a tenth of the session (0.4 s) runs out first, as a never-ending join would.
-    monkeypatch.setattr(io, "_JOIN_TIMEOUT_SESSIONS", 0.1)
+    monkeypatch.setattr(_consumer, "_JOIN_TIMEOUT_SESSIONS", 0.1)
     make_topics(topic_url.removeprefix("kafka://").split("/")[0], topic_url.rsplit("/", 1)[1])
     group = f"joiner-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
@@ -217,7 +217,7 @@ def test_a_group_reader_without_partitions_ends_with_until_eos(
 def test_a_group_reader_without_partitions_warns_once_and_goes_on(
     topic_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(io, "_JOIN_TIMEOUT_SESSIONS", 0.1)
+    monkeypatch.setattr(_consumer, "_JOIN_TIMEOUT_SESSIONS", 0.1)
     make_topics(topic_url.removeprefix("kafka://").split("/")[0], topic_url.rsplit("/", 1)[1])
     stream = Stream(auth=False, start_at=StartPosition.EARLIEST)
     with caplog.at_level(logging.WARNING, logger="hop"):

@@ -12,7 +12,7 @@ from typing import Any
 import confluent_kafka
 import pytest
 
-from hop import _rdkafka_config, configure, io
+from hop import _client, _producer, _rdkafka_config, configure, io
 from hop._url import parse_url, redact_url
 from hop.errors import (
     AuthenticationError,
@@ -162,7 +162,7 @@ def test_a_raising_delivery_callback_is_logged_not_fatal(caplog: pytest.LogCaptu
         calls.append(error)
         raise RuntimeError("callback bug")
 
-    safe = io._SafeCallback(callback)
+    safe = _producer._SafeCallback(callback)
     error = confluent_kafka.KafkaError(confluent_kafka.KafkaError._MSG_TIMED_OUT)
     with caplog.at_level(logging.ERROR, logger="hop.io"):
         safe(error, confluent_kafka.Message(topic="t"))
@@ -256,11 +256,11 @@ def test_too_large_at_the_broker_names_both_limits() -> None:
     error = confluent_kafka.KafkaError(
         confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE, "Broker: Message size too large"
     )
-    text = io._describe_delivery_error(error, 1_000_000)
+    text = _producer._describe_delivery_error(error, 1_000_000)
     assert text.startswith("Broker: Message size too large")
     assert "broker's limit" in text and "message.max.bytes (now 1,000,000 bytes)" in text
     other = confluent_kafka.KafkaError(confluent_kafka.KafkaError._MSG_TIMED_OUT)
-    assert io._describe_delivery_error(other, 10) == other.str()
+    assert _producer._describe_delivery_error(other, 10) == other.str()
 
 
 # --- issue 13: connection failures, settings --------------------------------------------------
@@ -276,7 +276,7 @@ def test_too_large_at_the_broker_names_both_limits() -> None:
     ],
 )
 def test_connection_failures_are_told_apart(line: str, meaning: str) -> None:
-    errors = io._ClientErrors("test", secure=True)
+    errors = _client._ClientErrors("test", secure=True)
     errors.log(3, "%s [%s] %s", "FAIL", "rdkafka#producer-1", line)
     assert errors.failure is not None and meaning in errors.failure
     error = errors.never_reached("listing topics at kafka://h:9/", 15.0, "2 message(s) lost")
@@ -290,7 +290,7 @@ def test_connection_failures_are_told_apart(line: str, meaning: str) -> None:
 
 
 def test_error_callback_remembers_all_brokers_down() -> None:
-    errors = io._ClientErrors("test")
+    errors = _client._ClientErrors("test")
     errors(
         confluent_kafka.KafkaError(confluent_kafka.KafkaError._TRANSPORT, "x: Connection refused")
     )
@@ -342,7 +342,7 @@ def test_connect_timeout_precedence(monkeypatch: pytest.MonkeyPatch, config_home
     ) as producer:
         assert producer._connect_timeout == 3.0
     with pytest.raises(ValueError, match="connect_timeout"):
-        Stream(auth=False).open(url, "w", connect_timeout="soon")
+        Stream(auth=False).open(url, "w", connect_timeout="soon")  # type: ignore[call-overload]
 
 
 def test_topic_patterns_parse_and_cannot_be_written() -> None:
@@ -355,7 +355,7 @@ def test_topic_patterns_parse_and_cannot_be_written() -> None:
 def test_connection_failures_are_quiet_within_the_connect_timeout(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    errors = io._ClientErrors("test")
+    errors = _client._ClientErrors("test")
     errors.quiet_until = time.monotonic() + 60
     refused = confluent_kafka.KafkaError(
         confluent_kafka.KafkaError._TRANSPORT, "h:9/bootstrap: Connection refused"

@@ -139,7 +139,7 @@ def test_is_test_accepts_metadata_pairs() -> None:
 
 def test_produce_timeout_must_be_a_duration() -> None:
     with pytest.raises(ValueError, match="produce_timeout"):
-        Stream(auth=False).open("kafka://localhost:1/t", "w", produce_timeout="soon")
+        Stream(auth=False).open("kafka://localhost:1/t", "w", produce_timeout="soon")  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="negative"):
         Stream(auth=False).open("kafka://localhost:1/t", "w", produce_timeout=timedelta(-1))
 

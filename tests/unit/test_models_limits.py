@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hop import _avro, io, models
+from hop import _avro, _consumer, models
 from hop.errors import DecodeError
 from hop.models import AvroBlob, Blob, GCNCircular, JSONBlob, VOEvent, decode, encode
 from tests.support.avro_bombs import (
@@ -165,34 +165,34 @@ def test_huge_labels_are_neither_kept_nor_echoed() -> None:
     measured = run_measured(
         """
         import logging
-        from hop import io, models
+        from hop import _consumer, models
         logging.disable(logging.CRITICAL)
         tracemalloc.start()
         for n in range(200):
             value = b"%08d" % n + b"x" * 900_000
-            models.decode(b"body", io._label_text(value))
+            models.decode(b"body", _consumer._label_text(value))
             models.decode(b"body", value.decode())
             del value
         gc.collect()
         held = tracemalloc.get_traced_memory()[0]
-        print(json.dumps({"held": held, "labels": len(io._LABELS)}))
+        print(json.dumps({"held": held, "labels": len(_consumer._LABELS)}))
         """
     )
     assert measured["held"] < 2 * MIB, measured
 
 
 def test_one_label_cache_for_io_and_models() -> None:
-    assert io._LABELS is models._LABELS
-    assert io._label_text is models._label_text
-    assert io._label_text(b"json") == "json"
+    assert _consumer._LABELS is models._LABELS
+    assert _consumer._label_text is models._label_text
+    assert _consumer._label_text(b"json") == "json"
     assert models._LABELS[b"json"] == "json"
 
 
 def test_long_label_is_unknown_and_shown_cut(caplog: pytest.LogCaptureFixture) -> None:
     label = "voevent" + "y" * 10_000
-    assert len(io._label_text(label.encode())) <= models.MAX_LABEL_BYTES + 3
+    assert len(_consumer._label_text(label.encode())) <= models.MAX_LABEL_BYTES + 3
     with caplog.at_level(logging.WARNING, logger="hop.models"):
-        assert decode(b"{}", io._label_text(label.encode())) == Blob(b"{}")
+        assert decode(b"{}", _consumer._label_text(label.encode())) == Blob(b"{}")
         assert decode(b"{}", label) == Blob(b"{}")
     assert caplog.records, "an unknown label is warned about"
     for record in caplog.records:

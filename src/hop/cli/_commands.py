@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 
+from .._duration import to_seconds
 from .._local_broker import LocalBroker
 from .._url import parse_url
 from ..auth import add_credential, delete_credential, list_credentials
@@ -27,8 +28,8 @@ from ._common import (
 
 def _positive_seconds(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
+        value = to_seconds(text, text=True)
+    except TypeError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")

@@ -15,8 +15,9 @@ from typing import Any
 import confluent_kafka
 
 from .. import _rdkafka_config, plugins
+from .._duration import to_seconds
 from .._url import parse_url
-from ..errors import DecodeError, DeliveryError, HopError, KafkaError
+from ..errors import DecodeError, DeliveryError, HopError, KafkaError, is_too_large
 from ..io import Deserializer, Producer, Stream
 from ..models import Blob, JSONBlob, MessageModel
 from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_signals
@@ -37,8 +38,8 @@ def _builtin_formats() -> list[str]:
 
 def _seconds(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
+        value = to_seconds(text, text=True)
+    except TypeError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be zero (wait forever) or more: {text!r}")
@@ -188,7 +189,7 @@ class _Tally:
         self, code: int | None, text: str, message: MessageModel, by_broker: bool = False
     ) -> str:
         """Why a message failed, in words; a size refusal says the size and the limit."""
-        if code != confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE:
+        if not is_too_large(code):
             return text
         try:
             size = f"{len(Producer.pack(message)[0]):,} bytes"
@@ -409,9 +410,8 @@ def run(args: argparse.Namespace) -> int:
 def _abandon(producer: Producer) -> None:
     """Drop what is still queued: abandoned (Ctrl+C twice), out of time after SIGTERM, or a
     broker that cannot be reached. That is what was asked for, not the unflushed producer
-    ``Producer`` warns about when it is collected; ``hop.io`` has no close that does not
-    wait, so the producer is marked closed here."""
-    producer._closed = True
+    ``Producer`` warns about when it is collected."""
+    producer.abandon()
 
 
 def _write_all(
@@ -444,7 +444,7 @@ def _write_all(
                         delivery_callback=tally.callback(name, message),
                     )
                 except KafkaError as exc:
-                    if exc.code != confluent_kafka.KafkaError.MSG_SIZE_TOO_LARGE:
+                    if not is_too_large(exc.code):
                         raise
                     tally.attempted += 1
                     tally.fail(name, tally.reason(exc.code, error_line(exc), message))

@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from .._url import parse_url
 from ..io import Metadata, StartAt, StartPosition, Stream
 from ..models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
 from ._common import add_client_opts, add_logging_opts, on_interrupt, reader_gone
@@ -442,7 +441,6 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         HopError: the URL, the credentials or the broker stand in the way.
     """
-    parse_url(args.url)
     save = Path(args.save) if args.save else None
     filters: list[Filter] = args.filter
     delimiter: bytes = args.delimiter
