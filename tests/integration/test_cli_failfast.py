@@ -71,6 +71,7 @@ def test_publish_to_a_refused_port_stops_and_counts_what_was_lost(
     line = one_error_line(result, "publish")
     assert "no broker answered within 2 s (connection refused)" in line
     assert "2 message(s) not delivered" in line
+    assert line.count("not delivered") == 1  # the count is said once
     assert result.stdout == b""
 
 

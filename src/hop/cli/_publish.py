@@ -500,8 +500,11 @@ def _report(url: str, tally: _Tally, state: _State, failure: BaseException | Non
         sys.stderr.write(f"hop publish: interrupted: {tally.summary()}{failed}\n")
         return 130
     if failure is not None:
+        text = error_line(failure)
+        if "not delivered" in text:  # the library's error already gives the count
+            raise CommandFailed(text) from failure
         lost = f"; {undelivered} not delivered" if undelivered else ""
-        raise CommandFailed(f"{error_line(failure)} ({tally.summary()}{lost})") from failure
+        raise CommandFailed(f"{text} ({tally.summary()}{lost})") from failure
     if undelivered:
         reasons = sorted({reason for _, reason in tally.failures}) or ["not acknowledged in time"]
         hint = ""
