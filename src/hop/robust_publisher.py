@@ -33,6 +33,7 @@ from typing import Any
 import confluent_kafka
 
 from ._journal import JournalMisuseError, PublicationJournal
+from ._ratelimit import RateLimiter
 from ._url import parse_url, redact_url
 from .errors import (
     AuthenticationError,
@@ -85,39 +86,29 @@ class _RetryLog:
     """
 
     def __init__(self, interval: float = _RETRY_LOG_INTERVAL) -> None:
-        self._interval = interval
-        # reason -> (when last logged, failures since then)
-        self._reasons: dict[str, tuple[float, int]] = {}
+        self._limiter: RateLimiter[str] = RateLimiter(interval)
 
     def failed(self, reason: str, count: int, backoff: float) -> None:
         """Count ``count`` failures for ``reason``; log them when the interval has passed."""
-        now = time.monotonic()
-        last, pending = self._reasons.get(reason, (-self._interval, 0))
-        pending += count
-        if now - last >= self._interval:
+        passed = self._limiter.hit(reason, count)
+        if passed is not None:
             log.warning(
                 "%d message(s) not delivered (%s)%s; retrying in %.1f s",
-                pending,
+                passed.count,
                 reason,
-                "" if last < 0 else f" in the last {now - last:.0f} s",
+                "" if passed.since is None else f" in the last {passed.since:.0f} s",
                 backoff,
             )
-            self._reasons[reason] = (now, 0)
-        else:
-            self._reasons[reason] = (last, pending)
 
     def flush(self) -> None:
         """Log the failures counted and not yet logged."""
-        now = time.monotonic()
-        for reason, (last, pending) in self._reasons.items():
-            if pending:
-                log.warning(
-                    "%d message(s) not delivered (%s) in the last %.0f s; retried",
-                    pending,
-                    reason,
-                    now - last,
-                )
-        self._reasons.clear()
+        for pending in self._limiter.drain():
+            log.warning(
+                "%d message(s) not delivered (%s) in the last %.0f s; retried",
+                pending.count,
+                pending.key,
+                pending.since,
+            )
 
 
 class _Phase(enum.Enum):
