@@ -24,16 +24,19 @@ import enum
 import functools
 import logging
 import os
+import sys
 import threading
 import time
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import confluent_kafka
 
 from ._journal import JournalMisuseError, PublicationJournal
 from ._ratelimit import RateLimiter
+from ._rdkafka_config import AuthLike
+from ._types import AuthArg, WriteOptions
 from ._url import parse_url, redact_url
 from .errors import (
     AuthenticationError,
@@ -46,6 +49,12 @@ from .errors import (
     is_unsendable,
 )
 from .io import HeadersArg, Producer, Stream
+
+# Unpack is in typing from Python 3.11; on 3.10 it is needed by the type checker only.
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+elif TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["JournalMisuseError", "PendingLimitError", "PublicationJournal", "RobustProducer"]
 
@@ -153,13 +162,13 @@ class RobustProducer(threading.Thread):
     def __init__(
         self,
         url: str,
-        auth: Any = True,
+        auth: AuthArg = True,
         journal_path: str | os.PathLike[str] = "publisher.journal",
         poll_wait: float = 1e-4,
         *,
         fsync: bool = False,
         max_pending: int = DEFAULT_MAX_PENDING,
-        **kwargs: Any,
+        **kwargs: Unpack[WriteOptions],
     ) -> None:
         # The thread name shows up in tracebacks and thread dumps: never the password.
         super().__init__(name=f"hop RobustProducer {redact_url(url)}", daemon=True)
@@ -173,14 +182,14 @@ class RobustProducer(threading.Thread):
         self._retry_log = _RetryLog()
         self._url = parse_url(url)
         self._auth = auth
-        self._open_kwargs = dict(kwargs)
+        self._open_kwargs: WriteOptions = {**kwargs}
         self._open_kwargs.setdefault("produce_timeout", DEFAULT_PRODUCE_TIMEOUT)
         self._phase = _Phase.NEW
         self._phase_lock = threading.Lock()
         self._wake = threading.Event()
         self._journal: PublicationJournal | None = None
         self._producer: Producer | None = None
-        self._credential: Any = None
+        self._credential: AuthLike | None = None
         self._failure: BaseException | None = None
         # Filled by delivery callbacks, which run on this thread inside poll().
         self._acked: list[int] = []
