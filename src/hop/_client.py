@@ -13,6 +13,7 @@ from typing import Any
 import confluent_kafka
 
 from . import _rdkafka_config
+from ._ratelimit import RateLimiter
 from .errors import (
     AuthenticationError,
     BrokerUnavailableError,
@@ -65,7 +66,7 @@ class _ClientErrors:
     def __init__(self, what: str, secure: bool = False) -> None:
         self._what = what
         self._secure = secure
-        self._last_logged: dict[int, float] = {}
+        self._logged: RateLimiter[int] = RateLimiter(_LOG_INTERVAL)
         self.stopping: confluent_kafka.KafkaError | None = None
         #: why the last connection failed, in a person's words, or None.
         self.failure: str | None = None
@@ -87,8 +88,7 @@ class _ClientErrors:
         if now < self.quiet_until and is_connect_failure(code):
             logger.debug("%s: %s", self._what, error.str())
             return
-        if now - self._last_logged.get(code, -_LOG_INTERVAL) >= _LOG_INTERVAL:
-            self._last_logged[code] = now
+        if self._logged.hit(code, now=now) is not None:
             logger.warning("%s: %s", self._what, error.str())
 
     def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from hop._ratelimit import ONCE, RateLimiter
 from hop.errors import DecodeError
 
 logger = logging.getLogger("hop.models")
@@ -98,7 +99,7 @@ _MAX_LABELS = 1000
 #: here directly; this and :data:`_warned_labels` are the one label cache of the process.
 _LABELS: dict[bytes, str] = {}
 #: Unknown labels already warned about (once each).
-_warned_labels: set[str] = set()
+_warned_labels: RateLimiter[str] = RateLimiter(ONCE, max_keys=_MAX_LABELS, when_full="refuse")
 
 
 def _label_text(value: bytes) -> str:
@@ -124,8 +125,7 @@ def _shown_label(label: str) -> str:
 def _warn_unknown_label(label: str) -> None:
     shown = _shown_label(label)
     # Warn once per label; past the cache's bound, no more warnings (a junk stream).
-    if shown not in _warned_labels and len(_LABELS) + len(_warned_labels) < _MAX_LABELS:
-        _warned_labels.add(shown)
+    if len(_LABELS) + len(_warned_labels) < _MAX_LABELS and _warned_labels.hit(shown) is not None:
         logger.warning(
             "no model for format %r (is a plugin missing?); delivering it as a Blob", shown
         )

@@ -21,6 +21,7 @@ from . import _rdkafka_config
 from ._client import _SECURE_FAILURES, _ClientErrors
 from ._duration import to_timedelta as _timedelta
 from ._headers import _check_header_key, _pack, _sender_header
+from ._ratelimit import ONCE, RateLimiter
 from ._types import ConfigArg, DeliveryCallback, Headers, HeadersArg
 from ._url import _TOPIC_RE as _TOPIC_NAME
 from ._url import KafkaURL
@@ -57,6 +58,9 @@ class _DeliveryTally:
     def __init__(self, max_bytes: int | None = None) -> None:
         self.failed = 0
         self.errors: list[confluent_kafka.KafkaError] = []
+        # Each distinct reason (error code) is logged once, at most five of them, until
+        # ``take``; the count comes with DeliveryError.
+        self._reasons: RateLimiter[int] = RateLimiter(ONCE, max_keys=5, when_full="refuse")
         self.max_bytes = max_bytes
         #: Set when the producer drops what is queued: reports of dropped messages (and of
         #: any not served yet) go to no callback, the caller's included.
@@ -67,8 +71,7 @@ class _DeliveryTally:
     ) -> None:
         if error is not None and not self.muted:
             self.failed += 1
-            if len(self.errors) < 5 and all(e.code() != error.code() for e in self.errors):
-                # Each distinct reason is logged once; the count comes with DeliveryError.
+            if self._reasons.hit(error.code()) is not None:
                 self.errors.append(error)
                 logger.warning(
                     "message to %s not delivered: %s",
@@ -80,6 +83,7 @@ class _DeliveryTally:
         """The failures counted since the last call, and their distinct errors."""
         counted = self.failed, self.errors
         self.failed, self.errors = 0, []
+        self._reasons.clear()
         return counted
 
 

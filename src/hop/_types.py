@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TypeAlias
+from typing import IO, TypeAlias, TypedDict
 
 import confluent_kafka
 
@@ -21,6 +21,9 @@ Seconds: TypeAlias = timedelta | float
 #: Extra librdkafka settings, by their librdkafka names.
 ConfigArg: TypeAlias = Mapping[str, object] | None
 
+#: What a model's ``load`` reads: text, bytes, or a file object open in text or binary mode.
+LoadInput: TypeAlias = str | bytes | bytearray | memoryview | IO[str] | IO[bytes]
+
 #: Headers as users give them: a mapping, or a sequence of (key, value) pairs.
 HeadersArg: TypeAlias = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None
 #: Headers as they travel: an ordered list of (str, bytes); keys may repeat.
@@ -29,6 +32,17 @@ Headers: TypeAlias = list[tuple[str, bytes]]
 DeliveryCallback: TypeAlias = Callable[
     [confluent_kafka.KafkaError | None, confluent_kafka.Message], None
 ]
+
+
+class WriteOptions(TypedDict, total=False):
+    """The options ``Stream.open(url, "w", ...)`` takes by keyword, for callers that pass
+    them on (``RobustProducer(**options)``)."""
+
+    group_id: str | None
+    ignoretest: bool
+    produce_timeout: Seconds
+    connect_timeout: Seconds | None
+    config: ConfigArg
 
 
 class StartPosition(Enum):

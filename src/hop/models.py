@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from hop import _avro, _xml
+from hop._types import LoadInput
 from hop.errors import DecodeError
 
 __all__ = [
@@ -152,7 +153,7 @@ class MessageModel:
             raise DecodeError(f"{format_name(cls)} message has the wrong fields: {exc}") from exc
 
     @classmethod
-    def load(cls: type[_M], input_: Any) -> _M:
+    def load(cls: type[_M], input_: LoadInput) -> _M:
         """Read a model from text, bytes or a file object.
 
         The default reads a JSON object of the model's fields.
@@ -224,7 +225,7 @@ class Blob(MessageModel):
         return cls(bytes(data))
 
     @classmethod
-    def load(cls, input_: Any) -> Blob:
+    def load(cls, input_: LoadInput) -> Blob:
         """Read bytes untouched (str is UTF-8 encoded).
 
         Args:
@@ -279,7 +280,7 @@ class JSONBlob(MessageModel):
             raise DecodeError(f"json message is not valid JSON: {exc}") from exc
 
     @classmethod
-    def load(cls, input_: Any) -> JSONBlob:
+    def load(cls, input_: LoadInput) -> JSONBlob:
         """Parse JSON text.
 
         Args:
@@ -492,7 +493,7 @@ class VOEvent(MessageModel):
         return event
 
     @classmethod
-    def load(cls, input_: Any) -> VOEvent:
+    def load(cls, input_: LoadInput | Iterator[str] | Iterator[bytes]) -> VOEvent:
         """Read a VOEvent XML document (or the older JSON form).
 
         Args:
@@ -555,7 +556,7 @@ class GCNCircular(MessageModel):
         return cls(header={str(k).lower(): str(v) for k, v in header.items()}, body=body)
 
     @classmethod
-    def load(cls, input_: Any) -> GCNCircular:
+    def load(cls, input_: LoadInput) -> GCNCircular:
         """Parse circular text: ``NAME: value`` header lines, a blank line, the body.
 
         Header names are lower-cased; a line starting with whitespace continues the value
@@ -746,7 +747,7 @@ class GCNTextNotice(MessageModel):
         raise DecodeError("a GCN text notice needs its text")
 
     @classmethod
-    def load(cls, input_: Any) -> GCNTextNotice:
+    def load(cls, input_: LoadInput) -> GCNTextNotice:
         """Parse notice text.
 
         Args:
@@ -848,7 +849,7 @@ class AvroBlob(MessageModel):
         raise DecodeError("an Avro message needs its records")
 
     @classmethod
-    def load(cls, input_: Any) -> AvroBlob:
+    def load(cls, input_: LoadInput) -> AvroBlob:
         """Read an Avro container file.
 
         Args:

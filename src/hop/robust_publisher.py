@@ -24,15 +24,19 @@ import enum
 import functools
 import logging
 import os
+import sys
 import threading
 import time
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import confluent_kafka
 
 from ._journal import JournalMisuseError, PublicationJournal
+from ._ratelimit import RateLimiter
+from ._rdkafka_config import AuthLike
+from ._types import AuthArg, WriteOptions
 from ._url import parse_url, redact_url
 from .errors import (
     AuthenticationError,
@@ -45,6 +49,12 @@ from .errors import (
     is_unsendable,
 )
 from .io import HeadersArg, Producer, Stream
+
+# Unpack is in typing from Python 3.11; on 3.10 it is needed by the type checker only.
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+elif TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["JournalMisuseError", "PendingLimitError", "PublicationJournal", "RobustProducer"]
 
@@ -85,39 +95,29 @@ class _RetryLog:
     """
 
     def __init__(self, interval: float = _RETRY_LOG_INTERVAL) -> None:
-        self._interval = interval
-        # reason -> (when last logged, failures since then)
-        self._reasons: dict[str, tuple[float, int]] = {}
+        self._limiter: RateLimiter[str] = RateLimiter(interval)
 
     def failed(self, reason: str, count: int, backoff: float) -> None:
         """Count ``count`` failures for ``reason``; log them when the interval has passed."""
-        now = time.monotonic()
-        last, pending = self._reasons.get(reason, (-self._interval, 0))
-        pending += count
-        if now - last >= self._interval:
+        passed = self._limiter.hit(reason, count)
+        if passed is not None:
             log.warning(
                 "%d message(s) not delivered (%s)%s; retrying in %.1f s",
-                pending,
+                passed.count,
                 reason,
-                "" if last < 0 else f" in the last {now - last:.0f} s",
+                "" if passed.since is None else f" in the last {passed.since:.0f} s",
                 backoff,
             )
-            self._reasons[reason] = (now, 0)
-        else:
-            self._reasons[reason] = (last, pending)
 
     def flush(self) -> None:
         """Log the failures counted and not yet logged."""
-        now = time.monotonic()
-        for reason, (last, pending) in self._reasons.items():
-            if pending:
-                log.warning(
-                    "%d message(s) not delivered (%s) in the last %.0f s; retried",
-                    pending,
-                    reason,
-                    now - last,
-                )
-        self._reasons.clear()
+        for pending in self._limiter.drain():
+            log.warning(
+                "%d message(s) not delivered (%s) in the last %.0f s; retried",
+                pending.count,
+                pending.key,
+                pending.since,
+            )
 
 
 class _Phase(enum.Enum):
@@ -162,13 +162,13 @@ class RobustProducer(threading.Thread):
     def __init__(
         self,
         url: str,
-        auth: Any = True,
+        auth: AuthArg = True,
         journal_path: str | os.PathLike[str] = "publisher.journal",
         poll_wait: float = 1e-4,
         *,
         fsync: bool = False,
         max_pending: int = DEFAULT_MAX_PENDING,
-        **kwargs: Any,
+        **kwargs: Unpack[WriteOptions],
     ) -> None:
         # The thread name shows up in tracebacks and thread dumps: never the password.
         super().__init__(name=f"hop RobustProducer {redact_url(url)}", daemon=True)
@@ -182,14 +182,14 @@ class RobustProducer(threading.Thread):
         self._retry_log = _RetryLog()
         self._url = parse_url(url)
         self._auth = auth
-        self._open_kwargs = dict(kwargs)
+        self._open_kwargs: WriteOptions = {**kwargs}
         self._open_kwargs.setdefault("produce_timeout", DEFAULT_PRODUCE_TIMEOUT)
         self._phase = _Phase.NEW
         self._phase_lock = threading.Lock()
         self._wake = threading.Event()
         self._journal: PublicationJournal | None = None
         self._producer: Producer | None = None
-        self._credential: Any = None
+        self._credential: AuthLike | None = None
         self._failure: BaseException | None = None
         # Filled by delivery callbacks, which run on this thread inside poll().
         self._acked: list[int] = []

@@ -78,7 +78,7 @@ def test_blob_load_accepts_str_bytes_and_files(tmp_path: Path) -> None:
 
 def test_blob_load_rejects_other_types_by_name() -> None:
     with pytest.raises(TypeError, match="int"):
-        Blob.load(42)
+        Blob.load(42)  # type: ignore[arg-type]
 
 
 def test_blob_str_is_pythons_rendering_of_the_bytes() -> None:

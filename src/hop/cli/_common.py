@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TypeAlias
 
+from .._ratelimit import RateLimiter
 from ..errors import AuthenticationError, HopError, NoCredentialsError
 
 __all__ = [
@@ -218,20 +219,22 @@ class _RepeatFilter(logging.Filter):
 
     def __init__(self, interval: float = 30.0) -> None:
         super().__init__()
-        self.interval = interval
-        self._last: dict[tuple[str, int, str], float] = {}
+        # Bounded memory for a subscriber that runs for months.
+        self._limiter: RateLimiter[tuple[str, int, str]] = RateLimiter(interval, max_keys=1000)
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two emissions of the same message."""
+        return self._limiter.interval
+
+    @interval.setter
+    def interval(self, value: float) -> None:
+        self._limiter.interval = value
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Whether to emit ``record``."""
         key = (record.name, record.levelno, _DIGITS.sub("#", record.getMessage()))
-        now = record.created
-        last = self._last.get(key)
-        if last is not None and now - last < self.interval:
-            return False
-        if len(self._last) > 1000:  # bounded memory for a subscriber that runs for months
-            self._last.clear()
-        self._last[key] = now
-        return True
+        return self._limiter.hit(key, now=record.created) is not None
 
 
 def set_up_logger(args: argparse.Namespace) -> None:
