@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
-import pty
-import select
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +13,7 @@ import pytest
 from hop.auth import NO_CREDENTIALS_MESSAGE, Auth, load_auth, write_auth_data
 from hop.cli import main
 from hop.configure import get_config_path
+from tests.support.terminal import answer_prompts
 
 SECRET = "s3cr3t-Pa55word"
 
@@ -171,55 +167,14 @@ def test_refused_credential_against_the_broker_leaks_no_password(
 def test_add_on_a_real_terminal_does_not_echo_the_password(
     config_home: Path, tmp_path: Path
 ) -> None:
-    # A pseudo-terminal that is the child's controlling terminal, so getpass really turns
-    # echo off (on a pipe it would fall back to plain input, and echo).
-    leader, follower = pty.openpty()
-    script = (
-        "import fcntl, sys, termios\n"
-        "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
-        "from hop.cli import main\n"
-        "sys.exit(main(['auth', 'add']))\n"
-    )
     env = {**os.environ, "XDG_CONFIG_HOME": str(config_home), "HOME": str(tmp_path / "home")}
-    child = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(follower)
-    seen = b""
-
-    def read_until(marker: bytes) -> None:
-        nonlocal seen
-        deadline = time.monotonic() + 20
-        while marker not in seen:
-            assert time.monotonic() < deadline, seen
-            ready, _, _ = select.select([leader], [], [], 0.5)
-            if ready:
-                try:
-                    seen += os.read(leader, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-
-    try:
-        for prompt, answer in (
-            (b"Username: ", b"alice"),
-            (b"Password: ", SECRET.encode()),
-            (b"Hostname", b"kafka.example.org"),
-            (b"Token endpoint", b""),
-        ):
-            read_until(prompt)
-            os.write(leader, answer + b"\n")
-        read_until(b"stored credential")
-        assert child.wait(20) == 0, seen
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        os.close(leader)
+    answers = [
+        (b"Username: ", b"alice"),
+        (b"Password: ", SECRET.encode()),
+        (b"Hostname", b"kafka.example.org"),
+        (b"Token endpoint", b""),
+    ]
+    seen = answer_prompts(["auth", "add"], answers, env)
     assert b"alice" in seen  # typed input is echoed...
     assert SECRET.encode() not in seen  # ...except the password
     assert load_auth() == [Auth("alice", SECRET, host="kafka.example.org")]

@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import pty
-import select
 import subprocess
 import sys
 import time
@@ -29,6 +27,7 @@ from hop._url import parse_url
 from hop.auth import Auth, gcn_credential, load_auth
 from hop.errors import AuthenticationError
 from tests.support.sasl import bearer_capture, token_endpoint, unsigned_jwt
+from tests.support.terminal import answer_prompts
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -100,49 +99,9 @@ def test_add_gcn_csv_without_the_columns_names_them(config_home: Path, tmp_path:
 
 
 def test_add_gcn_on_a_real_terminal(config_home: Path, tmp_path: Path) -> None:
-    # The pseudo-terminal is the child's controlling terminal, so getpass really turns
-    # echo off (on a pipe it would fall back to plain input, and echo).
-    leader, follower = pty.openpty()
-    script = (
-        "import fcntl, sys, termios\n"
-        "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
-        "from hop.cli import main\n"
-        "sys.exit(main(['auth', 'add', '--gcn', '--domain', 'dev.gcn.nasa.gov']))\n"
-    )
-    child = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=hop_env(config_home, tmp_path),
-        start_new_session=True,
-    )
-    os.close(follower)
-    seen = b""
-
-    def read_until(marker: bytes) -> None:
-        nonlocal seen
-        deadline = time.monotonic() + 20
-        while marker not in seen:
-            assert time.monotonic() < deadline, seen
-            ready, _, _ = select.select([leader], [], [], 0.5)
-            if ready:
-                try:
-                    seen += os.read(leader, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-
-    try:
-        for prompt, answer in ((b"client ID: ", CLIENT_ID), (b"client secret: ", SECRET)):
-            read_until(prompt)
-            os.write(leader, answer.encode() + b"\n")
-        read_until(b"stored credential")
-        assert child.wait(20) == 0, seen
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        os.close(leader)
+    answers = [(b"client ID: ", CLIENT_ID.encode()), (b"client secret: ", SECRET.encode())]
+    argv = ["auth", "add", "--gcn", "--domain", "dev.gcn.nasa.gov"]
+    seen = answer_prompts(argv, answers, hop_env(config_home, tmp_path))
     assert CLIENT_ID.encode() in seen  # typed input is echoed...
     assert SECRET.encode() not in seen  # ...except the secret
     [entry] = stored_entry(config_home)

@@ -32,6 +32,7 @@ from hop._rdkafka_config import security_settings, tls_settings
 from hop.auth import Auth
 from hop.errors import AuthenticationError, KafkaError, translate_kafka_error
 from hop.io import StartPosition, Stream
+from tests.support.certificates import make_certificate
 from tests.support.messages import content
 
 
@@ -42,38 +43,6 @@ class TLSBroker:
     wrong_ca_file: Path
 
 
-def _make_certificate(directory: Path, name: str) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("openssl is not installed: run 'make tools' (it installs openssl and stunnel4)")
-    cert, key = directory / f"{name}.pem", directory / f"{name}.key"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 @pytest.fixture(scope="module")
 def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSBroker]:
     """A broker on port P2 behind stunnel on port P1, with a fresh self-signed certificate."""
@@ -81,8 +50,8 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TLSBroker]:
     if stunnel is None:
         pytest.fail("stunnel4 is not installed: run 'make tools' to install it (and openssl)")
     directory = tmp_path_factory.mktemp("tls")
-    cert, key = _make_certificate(directory, "server")
-    wrong_cert, _ = _make_certificate(directory, "other")
+    cert, key = make_certificate(directory, "server")
+    wrong_cert, _ = make_certificate(directory, "other")
     tls_port, plain_port = free_port(), free_port()
     config = directory / "stunnel.conf"
     config.write_text(
