@@ -38,16 +38,16 @@ def help_text(words: tuple[str, ...]) -> str:
     return out.getvalue()
 
 
-_SHORT_AND_LONG = re.compile(r"(-\w) ([A-Z_]+), (--[\w-]+) \2")
+_SHORT_AND_LONG = re.compile(r"(-\w) ([A-Z_]+|\{[^}\s]*\}), (--[\w-]+) \2")
 
 
 def comparable(text: str) -> str:
     """Help text in the form every supported Python's argparse agrees on.
 
     Python 3.13's argparse writes ``-f, --format FORMAT`` where older ones write
-    ``-f FORMAT, --format FORMAT`` (which also moves the help column and the wrapping): the
-    documentation quotes the older form, so on 3.13 both are compared in the newer form with
-    the whitespace folded.
+    ``-f FORMAT, --format FORMAT``, and likewise for choices (``-t {a,b}``), which also moves
+    the help column and the wrapping: the documentation quotes the older form, so on 3.13
+    both are compared in the newer form with the whitespace folded.
     """
     return " ".join(_SHORT_AND_LONG.sub(r"\1, \3 \2", text).split())
 
