@@ -103,19 +103,26 @@ class _ClientErrors:
         if self.stopping is not None:
             raise translate_kafka_error(self.stopping, context)
 
-    def never_reached(self, context: str, waited: float | None, detail: str = "") -> KafkaError:
+    def never_reached(self, context: str, waited: float | None, undelivered: int = 0) -> KafkaError:
         """The error for a client that no broker ever answered.
 
         Args:
             context: what hop was doing.
             waited: how long it waited, in seconds, if that is worth saying.
-            detail: what was lost, e.g. "3 message(s) not delivered".
+            undelivered: how many queued messages were dropped (said in the message and kept
+                as the error's ``undelivered``).
         """
         reason = self.failure or "no answer"
         how_long = f" within {waited:g} s" if waited is not None else ""
         message = f"{context}: no broker answered{how_long} ({reason})"
-        if detail:
-            message += f"; {detail}"
+        if undelivered:
+            message += f"; {undelivered} message(s) not delivered"
+        error = self._never_reached_error(message, reason)
+        if undelivered:
+            error.undelivered = undelivered
+        return error
+
+    def _never_reached_error(self, message: str, reason: str) -> KafkaError:
         if reason in _SECURE_FAILURES and self._secure:
             return AuthenticationError(
                 f"{message}; if the broker takes no credential (a plaintext listener), "

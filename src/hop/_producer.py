@@ -507,7 +507,7 @@ class Producer:
                 errors.never_reached(
                     context,
                     self._connect_timeout if timed_out else round(waited),
-                    f"{pending} message(s) not delivered" if pending else "",
+                    pending,
                 )
             )
 

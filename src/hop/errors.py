@@ -162,7 +162,11 @@ class KafkaError(HopError, confluent_kafka.KafkaException):
 
     Attributes:
         kafka_error: the ``confluent_kafka.KafkaError`` it came from, if any.
+        undelivered: how many queued messages a producer dropped when this error ended it
+            (its message says so too); ``None`` when no message was dropped.
     """
+
+    undelivered: int | None = None
 
     def __init__(self, message: str, kafka_error: confluent_kafka.KafkaError | None = None):
         super().__init__(message)

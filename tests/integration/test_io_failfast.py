@@ -102,6 +102,7 @@ def test_producer_gives_up_when_no_broker_ever_answered() -> None:
     text = str(info.value)
     assert "no broker answered within 2 s (connection refused)" in text
     assert "2 message(s) not delivered" in text
+    assert info.value.undelivered == 2
 
 
 def test_unknown_host_is_named() -> None:

@@ -279,9 +279,10 @@ def test_connection_failures_are_told_apart(line: str, meaning: str) -> None:
     errors = _client._ClientErrors("test", secure=True)
     errors.log(3, "%s [%s] %s", "FAIL", "rdkafka#producer-1", line)
     assert errors.failure is not None and meaning in errors.failure
-    error = errors.never_reached("listing topics at kafka://h:9/", 15.0, "2 message(s) lost")
+    error = errors.never_reached("listing topics at kafka://h:9/", 15.0, undelivered=2)
     text = str(error)
-    assert "no broker answered within 15 s" in text and "2 message(s) lost" in text
+    assert "no broker answered within 15 s" in text and "2 message(s) not delivered" in text
+    assert error.undelivered == 2
     if meaning in ("TLS handshake", "auth"):
         assert isinstance(error, AuthenticationError) and "--no-auth" in text
     else:

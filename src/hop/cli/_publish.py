@@ -501,8 +501,8 @@ def _report(url: str, tally: _Tally, state: _State, failure: BaseException | Non
         return 130
     if failure is not None:
         text = error_line(failure)
-        if "not delivered" in text:  # the library's error already gives the count
-            raise CommandFailed(text) from failure
+        if isinstance(failure, KafkaError) and failure.undelivered:
+            raise CommandFailed(text) from failure  # its message already gives the count
         lost = f"; {undelivered} not delivered" if undelivered else ""
         raise CommandFailed(f"{text} ({tally.summary()}{lost})") from failure
     if undelivered:
