@@ -45,6 +45,11 @@ _SECURE_FAILURES = frozenset({"TLS handshake failed", "authentication failed"})
 _UNREACHABLE_FAILURES = frozenset({"connection refused", "host name not resolved"})
 
 
+# librdkafka's FAIL log line for a connection that had been fully set up (ApiVersions, TLS
+# and login done) ends "(after Nms in state UP)".
+_WAS_UP = "in state UP)"
+
+
 def _connect_failure(text: str) -> str | None:
     for marker, meaning in _CONNECT_FAILURES:
         if marker in text:
@@ -72,6 +77,11 @@ class _ClientErrors:
         self.failure: str | None = None
         #: librdkafka reported every broker down.
         self.all_down = False
+        #: Some broker answered this client: a connection was fully set up (librdkafka
+        #: logs "... in state UP" when one that was up drops), a metadata request was
+        #: answered, or a delivery report came back from a broker. From then on an outage
+        #: is waited out; until then, waiting is bounded by the connect timeout.
+        self.answered = False
         #: Until this time.monotonic() value, failures to connect are logged at DEBUG only:
         #: a producer within its connect timeout says why it failed once, when it gives up.
         self.quiet_until = 0.0
@@ -83,9 +93,12 @@ class _ClientErrors:
         if code == confluent_kafka.KafkaError._ALL_BROKERS_DOWN:
             self.all_down = True
         else:
-            self.failure = _connect_failure(error.str() or "") or self.failure
+            text = error.str() or ""
+            if _WAS_UP in text:
+                self.answered = True
+            self.failure = _connect_failure(text) or self.failure
         now = time.monotonic()
-        if now < self.quiet_until and is_connect_failure(code):
+        if now < self.quiet_until and not self.answered and is_connect_failure(code):
             logger.debug("%s: %s", self._what, error.str())
             return
         if self._logged.hit(code, now=now) is not None:
@@ -96,6 +109,8 @@ class _ClientErrors:
         _rdkafka_config.LIBRDKAFKA_LOGGER.debug(msg, *args)
         if "FAIL" in msg or "FAIL" in args:
             text = " ".join(str(part) for part in (msg, *args))
+            if _WAS_UP in text:
+                self.answered = True
             self.failure = _connect_failure(text) or self.failure
 
     def check(self, context: str) -> None:

@@ -471,12 +471,14 @@ class _JournalStore:
         sending thread in the middle of a ``write``. The space is allocated up front
         (``posix_fallocate``) so that a full disk is an error here, not a SIGBUS later.
         """
-        if self._map is not None:
-            self._map.close()
-            self._map = None
+        # Allocate before letting go of the old mapping: on a full disk the journal keeps
+        # the mapping it has, and the next append tries again (once space is free).
         size = os.fstat(self._fd).st_size
         if capacity > size:
             os.posix_fallocate(self._fd, size, capacity - size)
+        if self._map is not None:
+            self._map.close()
+            self._map = None
         self._map = mmap.mmap(self._fd, capacity, mmap.MAP_SHARED)
         self._capacity = capacity
         self._keep_handle()
@@ -490,14 +492,16 @@ class _JournalStore:
     def _append(self, body: bytes) -> None:
         """Append one record holding ``body`` and move the committed end past it. Lock held."""
         mapping = self._map
-        if mapping is None:
+        if self._fd < 0:
             raise JournalError(f"the journal {self.path} is closed")
         length = len(body)
         start = self._end
         end = start + _RECORD.size + length
         try:
-            if end > self._capacity:
-                self._remap(max(end, 2 * self._capacity))
+            # No mapping while open: an earlier remap failed (a full disk); try again.
+            if mapping is None or end > self._capacity:
+                grown = 2 * self._capacity if mapping is not None else _INITIAL_CAPACITY
+                self._remap(max(end, grown))
                 mapping = self._map
                 assert mapping is not None
             # Bytes past the committed end are not part of the journal until the header
@@ -527,18 +531,30 @@ class _JournalStore:
                 self._sync(0, HEADER_SIZE)
 
     def _truncate(self) -> None:
-        """Empty the journal when nothing is pending. Lock held."""
-        self._next_seq = 0
-        self._compact_at = COMPACT_MIN
+        """Empty the journal when nothing is pending. Lock held.
+
+        It never raises: the sent marks are recorded already, so a journal that cannot be
+        emptied or shrunk (a full disk, say) stays whole and in use, and a warning says so.
+        """
         if self._backup is not None:
             self._legacy.clear()
             self._remove_backup()
         if self._end == HEADER_SIZE:
+            self._next_seq = 0
+            self._compact_at = COMPACT_MIN
             return
         try:
             # Header first: a crash between the steps leaves only uncommitted bytes, which
             # opening discards; the other order would look like a cut-off file.
             self._set_header(HEADER_SIZE)
+        except OSError as exc:
+            # Sequence numbers go on from where they are: the old records still count.
+            log.warning("%s: could not empty the journal: %s", self.path, exc)
+            return
+        self._end = HEADER_SIZE
+        self._next_seq = 0
+        self._compact_at = COMPACT_MIN
+        try:
             mapped = self._map is not None
             if mapped:
                 assert self._map is not None
@@ -552,5 +568,5 @@ class _JournalStore:
             if mapped:
                 self._remap(_INITIAL_CAPACITY)
         except OSError as exc:
-            raise JournalError(f"cannot truncate the journal {self.path}: {exc}") from exc
-        self._end = HEADER_SIZE
+            # Emptied but not shrunk (or not mapped: the next append maps it again).
+            log.warning("%s: could not shrink the emptied journal: %s", self.path, exc)

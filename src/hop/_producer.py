@@ -55,7 +55,10 @@ class _DeliveryTally:
     and its ResourceWarning would never be given.
     """
 
-    def __init__(self, max_bytes: int | None = None) -> None:
+    def __init__(self, client: _ClientErrors, max_bytes: int | None = None) -> None:
+        # Every report a broker gave (an acknowledgement, or a broker's refusal, whose
+        # Kafka error code is positive) shows that a broker answered: ``client.answered``.
+        self.client = client
         self.failed = 0
         self.errors: list[confluent_kafka.KafkaError] = []
         # Each distinct reason (error code) is logged once, at most five of them, until
@@ -69,7 +72,11 @@ class _DeliveryTally:
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
-        if error is not None and not self.muted:
+        if error is None:
+            self.client.answered = True
+        elif not self.muted:
+            if error.code() >= 0:
+                self.client.answered = True
             self.failed += 1
             if self._reasons.hit(error.code()) is not None:
                 self.errors.append(error)
@@ -134,8 +141,12 @@ class _SafeCallback:
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
-        if self._tally is not None and self._tally.muted:
-            return
+        tally = self._tally
+        if tally is not None:
+            if tally.muted:
+                return
+            if error is None or error.code() >= 0:
+                tally.client.answered = True
         try:
             self._callback(error, message)
         except Exception:
@@ -179,9 +190,6 @@ class Producer:
             else _timedelta(connect_timeout, "connect_timeout").total_seconds() or None
         )
         self._opened_at = time.monotonic()
-        # Whether some broker ever answered: until then, waiting is bounded by
-        # connect_timeout; afterwards a broker that went away is waited for.
-        self._reached = False
         self._flush_failures = 0
         self._valid_topics: set[str] = set(url.topics)
         self._max_bytes = _max_message_bytes(config)
@@ -189,8 +197,9 @@ class Producer:
         self._default_topic = url.topics[0] if len(url.topics) == 1 else None
         self._auth = auth
         self._sender = _sender_header(auth)
-        self._tally = _DeliveryTally(self._max_bytes)
+        # Whether some broker ever answered is ``_client_errors.answered`` (see _reached).
         self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None)
+        self._tally = _DeliveryTally(self._client_errors, self._max_bytes)
         self._unpolled = 0
         self._closed = False
         # The error that ended the librdkafka client (refused credential, fatal error, no
@@ -475,6 +484,13 @@ class Producer:
         self._flush_failures = 0
         return remaining
 
+    @property
+    def _reached(self) -> bool:
+        """Whether some broker ever answered (a delivery report, a metadata reply, a
+        connection fully set up): until then, waiting is bounded by the connect timeout;
+        afterwards a broker that went away is waited for."""
+        return self._client_errors.answered
+
     def _check_reached(self, wait: float, context: str) -> None:
         """Until some broker has answered, ask for metadata (waiting up to ``wait`` s); give
         up when none has answered within the connect timeout, or at once when the TLS
@@ -491,12 +507,14 @@ class Producer:
         except confluent_kafka.KafkaException:
             pass
         else:
-            self._reached = True
+            self._client_errors.answered = True
             self._client_errors.quiet_until = 0.0  # an outage from now on is worth a warning
             return
-        self._serve(0)  # serves the error and log callbacks
+        self._serve(0)  # serves the error and log callbacks, and delivery reports
         errors = self._client_errors
         self._check_client(context)
+        if errors.answered:  # a report or log line just served shows a broker answered
+            return
         waited = time.monotonic() - self._opened_at
         timed_out = waited >= self._connect_timeout
         if timed_out or (errors.all_down and errors.failure in _SECURE_FAILURES):

@@ -78,6 +78,8 @@ _IDLE_POLL_MAX = 0.02
 DEFAULT_MAX_PENDING = 100_000
 # "Not delivered; retrying" is logged once per reason per this many seconds, with a count.
 _RETRY_LOG_INTERVAL = 10.0
+# While the journal refuses acknowledgements (a full disk), they are tried again this often.
+_MARK_RETRY = 1.0
 # A blocked write looks at the sending thread's state this often.
 _ROOM_POLL = 0.1
 
@@ -94,16 +96,20 @@ class _RetryLog:
     line each would be hundreds of lines a second saying the same thing.
     """
 
-    def __init__(self, interval: float = _RETRY_LOG_INTERVAL) -> None:
+    def __init__(
+        self, interval: float = _RETRY_LOG_INTERVAL, what: str = "message(s) not delivered"
+    ) -> None:
         self._limiter: RateLimiter[str] = RateLimiter(interval)
+        self._what = what
 
     def failed(self, reason: str, count: int, backoff: float) -> None:
         """Count ``count`` failures for ``reason``; log them when the interval has passed."""
         passed = self._limiter.hit(reason, count)
         if passed is not None:
             log.warning(
-                "%d message(s) not delivered (%s)%s; retrying in %.1f s",
+                "%d %s (%s)%s; retrying in %.1f s",
                 passed.count,
+                self._what,
                 reason,
                 "" if passed.since is None else f" in the last {passed.since:.0f} s",
                 backoff,
@@ -113,8 +119,9 @@ class _RetryLog:
         """Log the failures counted and not yet logged."""
         for pending in self._limiter.drain():
             log.warning(
-                "%d message(s) not delivered (%s) in the last %.0f s; retried",
+                "%d %s (%s) in the last %.0f s; retried",
                 pending.count,
+                self._what,
                 pending.key,
                 pending.since,
             )
@@ -180,10 +187,14 @@ class RobustProducer(threading.Thread):
             raise ConfigurationError(f"max_pending must be a positive integer, not {max_pending!r}")
         self.max_pending = max_pending
         self._retry_log = _RetryLog()
+        self._journal_trouble = _RetryLog(what="acknowledgement(s) not journaled")
         self._url = parse_url(url)
         self._auth = auth
         self._open_kwargs: WriteOptions = {**kwargs}
         self._open_kwargs.setdefault("produce_timeout", DEFAULT_PRODUCE_TIMEOUT)
+        # The journal keeps every message, so a broker that is down (even one never reached
+        # yet) is waited for however long it takes, unless the caller says otherwise.
+        self._open_kwargs.setdefault("connect_timeout", None)
         self._phase = _Phase.NEW
         self._phase_lock = threading.Lock()
         self._wake = threading.Event()
@@ -366,6 +377,7 @@ class RobustProducer(threading.Thread):
         assert journal is not None and producer is not None
         backoff = 0.0
         resume_at = 0.0
+        mark_at = 0.0
         idle_wait = self.poll_wait
         try:
             while True:
@@ -380,10 +392,26 @@ class RobustProducer(threading.Thread):
                     idle_wait = (
                         self.poll_wait if served or sent else min(idle_wait * 2, _IDLE_POLL_MAX)
                     )
-                if self._acked:
+                if self._acked and time.monotonic() >= mark_at:
                     acked, self._acked = self._acked, []
-                    journal.mark_messages_sent(acked)
-                    backoff = 0.0
+                    try:
+                        journal.mark_messages_sent(acked)
+                    except JournalError as exc:
+                        # A full disk, say: the messages were delivered, so their marks
+                        # wait here (in flight, counted against max_pending) and are
+                        # written once the journal takes them again; when stopping, they
+                        # are left for the next publisher, which sends them again.
+                        if self._phase != _Phase.RUNNING:
+                            raise JournalError(
+                                f"{len(acked)} delivered message(s) could not be marked sent "
+                                f"in the journal ({exc}); the next publisher on "
+                                f"{self.journal_path} sends them again, under the same _id"
+                            ) from exc
+                        self._acked = acked + self._acked
+                        mark_at = time.monotonic() + _MARK_RETRY
+                        self._journal_trouble.failed(str(exc), len(acked), _MARK_RETRY)
+                    else:
+                        backoff = 0.0
                 if self._failed:
                     reported, self._failed = self._failed, []
                     failed = []
@@ -472,6 +500,7 @@ class RobustProducer(threading.Thread):
 
     def _close(self, journal: PublicationJournal, producer: Producer) -> None:
         self._retry_log.flush()
+        self._journal_trouble.flush()
         try:
             producer.close()
         except HopError as exc:
