@@ -94,9 +94,9 @@ class ConfigurationError(HopError, ValueError):
 
 class InvalidMessageError(HopError, ValueError, TypeError):
     """A message cannot be sent as given: an empty or invalid topic, a key, header key or
-    header value that is not valid text (a NUL, a lone surrogate), or a delivery callback
-    that is not callable. Both a ``ValueError`` and a ``TypeError``, what such mistakes
-    raised before."""
+    header value that is not valid text (a NUL, a lone surrogate), a delivery callback
+    that is not callable, or an AvroBlob value with no Avro type to infer. Both a
+    ``ValueError`` and a ``TypeError``, what such mistakes raised before."""
 
 
 class StreamStateError(HopError, RuntimeError):
