@@ -34,7 +34,7 @@ from hop._avro_bounds import _check_inflated_size as _check_inflated_size
 from hop._avro_bounds import _header as _header
 from hop._avro_bounds import _read_long as _read_long
 from hop._avro_bounds import _read_sized as _read_sized
-from hop.errors import DecodeError
+from hop.errors import DecodeError, InvalidMessageError
 
 __all__ = ["infer_schema", "read_container", "write_container"]
 
@@ -75,7 +75,9 @@ class _Inferrer:
         if isinstance(value, dict):
             for key in value:
                 if not isinstance(key, str):
-                    raise TypeError(f"Avro keys must be str, not {type(key).__name__} ({key!r})")
+                    raise InvalidMessageError(
+                        f"Avro keys must be str, not {type(key).__name__} ({key!r:.60})"
+                    )
             if value and all(_NAME.match(key) for key in value):
                 return {
                     "type": "record",
@@ -83,7 +85,10 @@ class _Inferrer:
                     "fields": [{"name": k, "type": self.infer(v)} for k, v in value.items()],
                 }
             return {"type": "map", "values": self.merge_all(self.infer(v) for v in value.values())}
-        raise TypeError(f"cannot infer an Avro type for {type(value).__name__} ({value!r:.60})")
+        raise InvalidMessageError(
+            f"cannot infer an Avro type for {type(value).__name__} ({value!r:.60}): "
+            "give a schema, or convert the value"
+        )
 
     def merge_all(self, schemas: Iterator[Schema]) -> Schema:
         merged: Schema = None
@@ -164,7 +169,8 @@ def infer_schema(records: list[Any]) -> dict[str, Any] | Schema:
         The schema in its JSON form.
 
     Raises:
-        TypeError: a value has no Avro counterpart.
+        InvalidMessageError: a value has no Avro counterpart, or a dict has a key that is
+            not a str (a ``ValueError``, as hop-client 0.13 raised, and a ``TypeError``).
     """
     inferrer = _Inferrer()
     return _widen_null(inferrer.merge_all(inferrer.infer(r) for r in records))

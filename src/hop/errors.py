@@ -12,7 +12,8 @@ The tree::
     │   ├── MalformedCredentialError (KeyError)         an entry lacks a required key
     │   └── CredentialInputError (RuntimeError)         a credential entered or named wrongly
     ├── DecodeError (ValueError)              a file or message that does not parse as its format
-    │   └── UnsafeXMLError                    XML refused for safety (entities, expansion bombs)
+    │   ├── UnsafeXMLError                    XML refused for safety (entities, expansion bombs)
+    │   └── JSONDecodeError (json.JSONDecodeError)  invalid JSON text (JSONBlob, ExternalMessage)
     ├── LocalBrokerError                      the local test broker cannot run
     ├── JournalError                          the robust publisher's journal cannot be used
     │   └── JournalCorruptError               a bad CRC, length or truncation, with file and offset
@@ -39,6 +40,7 @@ cannot classify (a code newer than this table).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import confluent_kafka
@@ -57,6 +59,7 @@ __all__ = [
     "DeliveryError",
     "HopError",
     "InvalidMessageError",
+    "JSONDecodeError",
     "JournalCorruptError",
     "JournalError",
     "KafkaError",
@@ -91,9 +94,9 @@ class ConfigurationError(HopError, ValueError):
 
 class InvalidMessageError(HopError, ValueError, TypeError):
     """A message cannot be sent as given: an empty or invalid topic, a key, header key or
-    header value that is not valid text (a NUL, a lone surrogate), or a delivery callback
-    that is not callable. Both a ``ValueError`` and a ``TypeError``, what such mistakes
-    raised before."""
+    header value that is not valid text (a NUL, a lone surrogate), a delivery callback
+    that is not callable, or an AvroBlob value with no Avro type to infer. Both a
+    ``ValueError`` and a ``TypeError``, what such mistakes raised before."""
 
 
 class StreamStateError(HopError, RuntimeError):
@@ -126,6 +129,20 @@ class CredentialInputError(CredentialError, RuntimeError):
 
 class DecodeError(HopError, ValueError):
     """Data that does not parse as the format it claims to be."""
+
+
+class JSONDecodeError(DecodeError, json.JSONDecodeError):
+    """Text that is not valid JSON where a model reads JSON (``JSONBlob.load``,
+    ``ExternalMessage.load``). Also a ``json.JSONDecodeError``, what hop-client 0.13 raised,
+    with its ``msg``, ``doc``, ``pos``, ``lineno`` and ``colno``."""
+
+    def __init__(self, what: str, msg: str, doc: str, pos: int) -> None:
+        json.JSONDecodeError.__init__(self, msg, doc, pos)
+        self.what = what
+        self.args = (f"{what} is not valid JSON: {self.args[0]}",)
+
+    def __reduce__(self) -> tuple[type[JSONDecodeError], tuple[str, str, str, int]]:
+        return type(self), (self.what, self.msg, self.doc, self.pos)
 
 
 class UnsafeXMLError(DecodeError):

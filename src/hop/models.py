@@ -21,13 +21,13 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from hop import _avro, _xml
 from hop._types import LoadInput
-from hop.errors import DecodeError
+from hop.errors import DecodeError, JSONDecodeError
 
 __all__ = [
     "AvroBlob",
@@ -80,6 +80,27 @@ def _read_text(input_: Any, what: str) -> str:
         raise DecodeError(f"{what} is not valid UTF-8 text: {exc}") from exc
 
 
+def _loads_json(data: bytes, what: str) -> Any:
+    """Parse JSON text, raising :class:`~hop.errors.JSONDecodeError` for anything invalid.
+
+    That error is also a ``json.JSONDecodeError`` (what hop-client 0.13 raised) and a
+    :class:`~hop.errors.DecodeError` (what a subscriber's decoder catches).
+    """
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise JSONDecodeError(what, exc.msg, exc.doc, exc.pos) from exc
+    except UnicodeDecodeError as exc:
+        doc = data.decode("utf-8", errors="replace")
+        raise JSONDecodeError(what, f"not UTF-8 text ({exc.reason})", doc, exc.start) from exc
+    except ValueError as exc:  # an integer too long to convert, say
+        raise JSONDecodeError(what, str(exc), data.decode("utf-8", "replace"), 0) from exc
+    except RecursionError:
+        raise JSONDecodeError(
+            what, "nested too deeply to decode", data.decode("utf-8", "replace"), 0
+        ) from None
+
+
 @dataclass
 class MessageModel:
     """Base class of every message model.
@@ -129,15 +150,11 @@ class MessageModel:
             The model.
 
         Raises:
-            DecodeError: the body is not what this model writes.
+            JSONDecodeError: the body is not valid JSON (a ``DecodeError`` and a
+                ``json.JSONDecodeError``).
+            DecodeError: the JSON is not this model's fields.
         """
-        try:
-            fields = json.loads(data)
-        except (ValueError, TypeError) as exc:
-            raise DecodeError(f"{format_name(cls)} message is not valid JSON: {exc}") from exc
-        except RecursionError:
-            raise DecodeError(f"{format_name(cls)} message is nested too deeply") from None
-        return cls._from_fields(fields)
+        return cls._from_fields(_loads_json(_read_bytes(data), f"{format_name(cls)} message"))
 
     @classmethod
     def _from_fields(cls: type[_M], fields: Any) -> _M:
@@ -165,6 +182,8 @@ class MessageModel:
             The model.
 
         Raises:
+            JSONDecodeError: the input is not valid JSON (a ``DecodeError`` and a
+                ``json.JSONDecodeError``).
             DecodeError: the input is not in this model's format.
         """
         return cls.deserialize(_read_bytes(input_))
@@ -272,12 +291,10 @@ class JSONBlob(MessageModel):
             The JSONBlob.
 
         Raises:
-            DecodeError: the body is not valid JSON.
+            JSONDecodeError: the body is not valid JSON (a ``DecodeError`` and a
+                ``json.JSONDecodeError``).
         """
-        try:
-            return cls(json.loads(data))
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise DecodeError(f"json message is not valid JSON: {exc}") from exc
+        return cls(_loads_json(_read_bytes(data), "json message"))
 
     @classmethod
     def load(cls, input_: LoadInput) -> JSONBlob:
@@ -290,7 +307,8 @@ class JSONBlob(MessageModel):
             The JSONBlob.
 
         Raises:
-            DecodeError: the input is not valid JSON.
+            JSONDecodeError: the input is not valid JSON (a ``DecodeError`` and a
+                ``json.JSONDecodeError``).
         """
         return cls.deserialize(_read_bytes(input_))
 
@@ -767,6 +785,18 @@ class GCNTextNotice(MessageModel):
         return self.raw.decode("utf-8", errors="replace")
 
 
+def _is_record_schema(schema: Any) -> bool:
+    """Whether ``schema`` is an Avro record schema (the JSON form, or as fastavro parses it)."""
+    return isinstance(schema, dict) and schema.get("type") in ("record", "error")
+
+
+def _is_record_sequence(content: Any) -> bool:
+    """Whether ``content`` can be ``single_record=False`` content: a sequence, not text."""
+    return isinstance(content, Sequence) and not isinstance(
+        content, (str, bytes, bytearray, memoryview)
+    )
+
+
 @dataclass
 class AvroBlob(MessageModel):
     """Avro data in an Avro Object Container File (format ``avro``).
@@ -774,14 +804,18 @@ class AvroBlob(MessageModel):
     Attributes:
         content: with ``single_record=True`` (the default) ONE Avro datum, which may itself
             be a list (its inferred schema is then an array), written as a one-record
-            container; with ``single_record=False`` a sequence of records, written as that
-            many records.
-        schema: the Avro schema (JSON form, e.g. a dict). ``None`` when sending means
-            "infer one"; a received or loaded AvroBlob has the schema it was written with.
-            Equality ignores it.
+            container; with ``single_record=False`` a sequence of records (a list or
+            tuple), written as that many records. A list or tuple given with a record
+            schema is the records: ``single_record`` becomes ``False``.
+        schema: the Avro schema (JSON form, e.g. a dict, or as ``fastavro`` parses or
+            loads it). ``None`` when sending means "infer one"; a received or loaded
+            AvroBlob has the schema it was written with. Equality ignores it.
         single_record: how ``content`` is laid out (above). Reading a one-record container
             gives ``True`` and that record; a container of any other number of records
             gives ``False`` and the list of them.
+
+    Raises:
+        TypeError: ``single_record=False`` and ``content`` is not a sequence of records.
     """
 
     format_name = "avro"
@@ -795,14 +829,29 @@ class AvroBlob(MessageModel):
     schema: Any = dataclasses.field(default=None, compare=False)
     single_record: bool = True
 
+    def __post_init__(self) -> None:
+        if self.single_record and self._list_of_records():
+            # The manual's AvroBlob([record, ...], schema=record_schema): the items are the
+            # records (a list cannot be one record of a record schema).
+            self.single_record = False
+        if not self.single_record and not _is_record_sequence(self.content):
+            raise TypeError(self._not_a_sequence())
+
+    def _list_of_records(self) -> bool:
+        return isinstance(self.content, (list, tuple)) and _is_record_schema(self.schema)
+
+    def _not_a_sequence(self) -> str:
+        return (
+            "AvroBlob(single_record=False) needs a sequence of records (a list or tuple), "
+            f"not {type(self.content).__name__}"
+        )
+
     def _records(self) -> list[Any]:
-        if self.single_record:
+        # Checked again here: the fields may have changed since construction.
+        if self.single_record and not self._list_of_records():
             return [self.content]
-        if isinstance(self.content, (dict, str, bytes)):
-            raise TypeError(
-                "AvroBlob(single_record=False) needs a sequence of records, "
-                f"not {type(self.content).__name__}"
-            )
+        if not _is_record_sequence(self.content):
+            raise TypeError(self._not_a_sequence())
         return list(self.content)
 
     def serialize(self) -> dict[str, Any]:
@@ -812,19 +861,25 @@ class AvroBlob(MessageModel):
             ``{"format": <format_name>, "content": <an Avro container file>}``.
 
         Raises:
-            TypeError: no schema was given and a value has no Avro counterpart.
-            ValueError: the schema is invalid, or a record does not fit it.
+            ValueError: the schema is invalid, a record does not fit it, or (no schema
+                given) a value has no Avro counterpart or a dict a key that is not a str
+                (that is :class:`~hop.errors.InvalidMessageError`, also a ``TypeError``).
+            TypeError: ``single_record`` is False and ``content`` is not a sequence.
         """
         records = self._records()
         schema = self.schema if self.schema is not None else _avro.infer_schema(records)
         return {"format": format_name(self), "content": _avro.write_container(records, schema)}
 
     @classmethod
-    def deserialize(cls, data: bytes) -> AvroBlob:
+    def deserialize(cls, data: bytes, single_record: bool = True) -> AvroBlob:
         """Read an Avro container file.
 
         Args:
             data: the file's bytes.
+            single_record: with ``True`` (the default) a one-record container gives that
+                record (and ``single_record=True``), any other number of records their
+                list; with ``False``, ``content`` is always the list of records, even of
+                one.
 
         Returns:
             The record (or records) and the schema they were written with.
@@ -836,7 +891,7 @@ class AvroBlob(MessageModel):
         records, schema = _avro.read_container(
             bytes(data), max_items=cls.max_items, max_decoded_bytes=cls.max_decoded_bytes
         )
-        if len(records) == 1:
+        if single_record and len(records) == 1:
             return cls(records[0], schema, single_record=True)
         return cls(records, schema, single_record=False)
 
@@ -849,11 +904,13 @@ class AvroBlob(MessageModel):
         raise DecodeError("an Avro message needs its records")
 
     @classmethod
-    def load(cls, input_: LoadInput) -> AvroBlob:
+    def load(cls, input_: LoadInput, single_record: bool = True) -> AvroBlob:
         """Read an Avro container file.
 
         Args:
             input_: bytes, or a file object opened in binary mode.
+            single_record: as for :meth:`deserialize`: ``False`` gives the list of records
+                even when there is one.
 
         Returns:
             The record (or records) and the file's schema.
@@ -864,7 +921,26 @@ class AvroBlob(MessageModel):
         """
         if isinstance(input_, str):
             raise TypeError("Avro is binary: give bytes or a binary file (or use load_file)")
-        return cls.deserialize(_read_bytes(input_))
+        return cls.deserialize(_read_bytes(input_), single_record=single_record)
+
+    @classmethod
+    def load_file(cls, path: str | os.PathLike[str], single_record: bool = True) -> AvroBlob:
+        """Read an Avro container file from disk.
+
+        Args:
+            path: the file to read.
+            single_record: as for :meth:`deserialize`: ``False`` gives the list of records
+                even when there is one.
+
+        Returns:
+            The record (or records) and the file's schema.
+
+        Raises:
+            OSError: the file cannot be read.
+            DecodeError: the file is not a readable Avro container file.
+        """
+        with open(path, "rb") as file:
+            return cls.load(file, single_record=single_record)
 
     def __str__(self) -> str:
         # Python's own rendering of the content, as hop-client 0.13 prints an AvroBlob.

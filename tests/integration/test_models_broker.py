@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any, cast
 
 import confluent_kafka
+import fastavro
 import pytest
 
 from hop.io import StartPosition, Stream
@@ -163,3 +165,32 @@ def test_legacy_and_corrupt_messages_from_the_broker(
         Blob(b"whatever"),
     ]
     assert "'json'" in caplog.text and "'voevent'" in caplog.text and "'avro'" in caplog.text
+
+
+def test_manual_avro_example_with_a_record_schema_through_the_broker(
+    topic_url: str, tmp_path: Path
+) -> None:
+    """The manual's example: a list of records with a record schema (as fastavro loads it)."""
+    path = tmp_path / "alert.avsc"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "record",
+                "name": "alert",
+                "fields": [
+                    {"name": "priority", "type": "int"},
+                    {"name": "payload", "type": "bytes"},
+                ],
+            }
+        )
+    )
+    schema = fastavro.schema.load_schema(str(path))
+    one = [{"priority": 1, "payload": b"\x02Binary data\x03"}]
+    two = [*one, {"priority": 2, "payload": b""}]
+    write_all(topic_url, [AvroBlob(one, schema=schema), AvroBlob(two, schema=schema)])
+    received = read_all(topic_url)
+    assert [type(m) for m in received] == [AvroBlob, AvroBlob]
+    # One record arrives as that record (a one-record container), several as their list.
+    assert received[0].content == one[0] and received[0].single_record is True
+    assert received[1].content == two and received[1].single_record is False
+    assert [f["name"] for f in received[1].schema["fields"]] == ["priority", "payload"]
