@@ -36,7 +36,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TextIO
 
-from ._credential import GCN_DOMAIN, Auth, SASLMethod, gcn_credential, host_only, label
+from ._credential import (
+    GCN_DOMAIN,
+    Auth,
+    SASLMethod,
+    gcn_credential,
+    host_only,
+    label,
+    printable,
+)
 from ._credential_input import read_new_credential
 from ._credential_select import (
     AmbiguousCredentialError,
@@ -129,7 +137,10 @@ def add_credential(
         CredentialInputError: what was entered is not a usable credential.
         CredentialFilePermissionError: the existing ``auth.toml`` is open to others.
     """
-    if cred_file is not None and not isinstance(cred_file, str | os.PathLike):
+    # The attribute first: a mock of the namespace also passes for an os.PathLike.
+    if hasattr(cred_file, "cred_file") or (
+        cred_file is not None and not isinstance(cred_file, str | os.PathLike)
+    ):
         args = cred_file  # 0.13: the argparse namespace of 'hop auth add'
         cred_file = getattr(args, "cred_file", None)
         force = bool(getattr(args, "force", False))
@@ -223,7 +234,8 @@ def list_credentials(
 ) -> None:
     """Print the stored credentials: username, hostname and mechanism, never a password.
 
-    Without a credential file, it prints that there are none and where they would be.
+    Without a credential file, it prints that there are none and where they would be. A
+    character that is not printable is shown escaped (``\\n``, ``\\x1b``), never raw.
 
     Args:
         file: where to print; standard output when None.
@@ -250,7 +262,10 @@ def list_credentials(
         print(f"No credentials are stored in {path}; run 'hop auth add'", file=out)
         return
     rows = [("USERNAME", "HOSTNAME", "MECHANISM")]
-    rows += [(c.username, c.hostname or "(any host)", c.mechanism) for c in creds]
+    rows += [
+        (printable(c.username), printable(c.hostname) or "(any host)", printable(c.mechanism))
+        for c in creds
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for username, hostname, mechanism in rows:
         print(f"{username:<{widths[0]}}  {hostname:<{widths[1]}}  {mechanism}", file=out)
