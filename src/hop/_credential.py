@@ -119,7 +119,7 @@ class Auth:
             it does not know it either.
         token_endpoint: an OIDC token endpoint URL: librdkafka then fetches and refreshes
             tokens itself with the client-credentials flow.
-        ssl_ca_location: a file of CA certificates to trust instead of the system's.
+        ssl_ca_location: a file of CA certificates to trust instead of certifi's bundle.
         token_command: a shell command that prints a bearer token (a JWT) on standard
             output; hop runs it whenever librdkafka needs a token (OAUTHBEARER), and the
             token's ``exp`` claim says when the next one is due.
@@ -258,7 +258,7 @@ class Auth:
 
     @property
     def ssl_ca_location(self) -> str | None:
-        """The CA certificates file to trust, or None for the system's trust store."""
+        """The CA certificates file to trust, or None for certifi's bundle."""
         return self._ssl_ca_location
 
     @property

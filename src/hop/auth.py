@@ -21,8 +21,9 @@ other hop clients write and read::
 
 An entry hop cannot use is logged as a warning and skipped; the others still load.
 
-The file holds passwords, so hop refuses to read it while group or others may read or
-write it, and always writes it with mode 0600 (directories 0700). A password never appears
+The file holds passwords, so hop refuses to read it while its mode has any bit beyond the
+owner's (group, other, setuid, setgid, sticky), and always writes it with mode 0600
+(directories 0700). No field may hold a control character. A password never appears
 in a ``repr``, a log line, an error message or ``hop auth list``.
 """
 
@@ -58,6 +59,7 @@ from ._credential_store import (
     prune_outdated_auth,
     write_auth_data,
 )
+from ._token_endpoint import TokenError
 from .configure import get_config_path
 from .errors import CredentialInputError, HopError, NoCredentialsError
 
@@ -69,6 +71,7 @@ __all__ = [
     "CredentialFileError",
     "NoMatchingCredentialError",
     "SASLMethod",
+    "TokenError",
     "add_credential",
     "delete_credential",
     "gcn_credential",
@@ -91,6 +94,7 @@ for _public in (
     AmbiguousCredentialError,
     NoMatchingCredentialError,
     CredentialFileError,
+    TokenError,
 ):
     _public.__module__ = __name__
 del _public
