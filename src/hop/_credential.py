@@ -8,10 +8,23 @@ of choosing one for a URL (:mod:`hop._credential_select`) or of prompts
 from __future__ import annotations
 
 import enum
+import unicodedata
+from datetime import datetime, timezone
+from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["GCN_DOMAIN", "PROTOCOLS", "Auth", "SASLMethod", "gcn_credential", "host_only", "label"]
+__all__ = [
+    "GCN_DOMAIN",
+    "PROTOCOLS",
+    "Auth",
+    "SASLMethod",
+    "control_character_field",
+    "gcn_credential",
+    "host_only",
+    "label",
+    "printable",
+]
 
 _SECURE = "[secure]"
 
@@ -60,6 +73,33 @@ class SASLMethod(enum.Enum):
         raise ValueError(f"unknown SASL mechanism {value!r} (expected one of {known})")
 
 
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
+def control_character_field(fields: dict[str, object]) -> str | None:
+    """The name of the first field whose text holds a control character, or None.
+
+    Args:
+        fields: field name to value; values that are not ``str`` are not looked at.
+    """
+    for name, value in fields.items():
+        if isinstance(value, str) and _has_control(value):
+            return name
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable escaped (``\\n``, ``\\x1b``).
+
+    For showing stored values on a terminal: no stored value may move the cursor, clear the
+    screen or start a line that looks like another entry.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class Auth:
     """A credential for a Kafka cluster.
 
@@ -74,21 +114,25 @@ class Auth:
         ssl: whether to use TLS (``SASL_SSL``) or not (``SASL_PLAINTEXT``).
         method: the SASL mechanism, a ``SASLMethod`` or its name; ``SCRAM_SHA_512`` by
             default, ``OAUTHBEARER`` by default when ``token_endpoint`` or
-            ``token_command`` is given.
+            ``token_command`` is given. A name hop does not know (``"SCRAM-SHA-1"``) is
+            kept as given, as in hop-client 0.13: librdkafka refuses it on connecting if
+            it does not know it either.
         token_endpoint: an OIDC token endpoint URL: librdkafka then fetches and refreshes
             tokens itself with the client-credentials flow.
-        ssl_ca_location: a file of CA certificates to trust instead of the system's.
+        ssl_ca_location: a file of CA certificates to trust instead of certifi's bundle.
         token_command: a shell command that prints a bearer token (a JWT) on standard
             output; hop runs it whenever librdkafka needs a token (OAUTHBEARER), and the
             token's ``exp`` claim says when the next one is due.
 
     Raises:
-        ConfigurationError: (a ``ValueError``) for an empty username or password, an
-            unknown method, or a method that contradicts ``token_endpoint`` or
+        ConfigurationError: (a ``ValueError``) for an empty username or password, a control
+            character in any field (the message names the field, never the value), a method
+            that is not a name, or a method that contradicts ``token_endpoint`` or
             ``token_command``.
     """
 
     __slots__ = (
+        "_cached_token",
         "_hostname",
         "_method",
         "_password",
@@ -110,6 +154,23 @@ class Auth:
         ssl_ca_location: str | None = None,
         token_command: str | None = None,
     ) -> None:
+        culprit = control_character_field(
+            {
+                "username": user,
+                "password": password,
+                "hostname": host,
+                "mechanism": method,
+                "token_endpoint": token_endpoint,
+                "ssl_ca_location": ssl_ca_location,
+                "token_command": token_command,
+            }
+        )
+        if culprit is not None:
+            # Neither the value nor the username: the username may be the culprit.
+            raise ConfigurationError(
+                f"a credential's {culprit} holds a control character (a newline, tab, escape "
+                "...), which hop refuses"
+            )
         if not isinstance(user, str) or not user:
             raise ConfigurationError("a credential needs a non-empty username (a str)")
         token_endpoint = token_endpoint or None
@@ -124,18 +185,20 @@ class Auth:
             raise ConfigurationError(
                 f"credential {user!r}: give a token endpoint or a token command, not both"
             )
-        if method is None:
+        chosen: SASLMethod | str
+        if method is None or (isinstance(method, str) and not method.strip()):
             bearer = token_endpoint or token_command
             chosen = SASLMethod.OAUTHBEARER if bearer else SASLMethod.SCRAM_SHA_512
-        else:
+        elif isinstance(method, SASLMethod | str):
             try:
                 chosen = SASLMethod.parse(method)
             except ValueError:
-                known = ", ".join(m.value for m in SASLMethod)
-                # The value itself is not repeated: a misplaced secret may be in it.
-                raise ConfigurationError(
-                    f"credential {user!r}: unknown SASL mechanism (expected one of {known})"
-                ) from None
+                # As 0.13: any name is accepted; librdkafka refuses what it does not know.
+                chosen = str(method).strip()
+        else:
+            raise ConfigurationError(
+                f"credential {user!r}: the method must be a SASLMethod or a mechanism name"
+            )
         for what, given in (("token endpoint", token_endpoint), ("token command", token_command)):
             if given and chosen is not SASLMethod.OAUTHBEARER:
                 raise ConfigurationError(
@@ -155,6 +218,7 @@ class Auth:
         self._token_endpoint = token_endpoint
         self._ssl_ca_location = ssl_ca_location or None
         self._token_command = token_command
+        self._cached_token: tuple[str, datetime] | None = None
 
     @property
     def username(self) -> str:
@@ -172,14 +236,15 @@ class Auth:
         return self._hostname
 
     @property
-    def method(self) -> SASLMethod:
-        """The SASL mechanism as an enum member."""
+    def method(self) -> SASLMethod | str:
+        """The SASL mechanism: an enum member, or the name as given for one hop does not
+        know (``"SCRAM-SHA-1"``)."""
         return self._method
 
     @property
     def mechanism(self) -> str:
         """The SASL mechanism's name, e.g. ``"SCRAM-SHA-512"``."""
-        return self._method.value
+        return self._method.value if isinstance(self._method, SASLMethod) else self._method
 
     @property
     def ssl(self) -> bool:
@@ -193,7 +258,7 @@ class Auth:
 
     @property
     def ssl_ca_location(self) -> str | None:
-        """The CA certificates file to trust, or None for the system's trust store."""
+        """The CA certificates file to trust, or None for certifi's bundle."""
         return self._ssl_ca_location
 
     @property
@@ -207,9 +272,53 @@ class Auth:
         return self._token_command
 
     @property
-    def token(self) -> bool:
-        """Whether this credential authenticates with a bearer token (endpoint or command)."""
+    def is_token(self) -> bool:
+        """Whether this credential authenticates with OAUTHBEARER tokens (a token endpoint
+        or a token command)."""
         return bool(self._token_endpoint or self._token_command)
+
+    @property
+    def token(self) -> str:
+        """The current access token.
+
+        With a token command, the command's output, stripped (it runs each time). With a
+        token endpoint, a token fetched with the client-credentials flow (see
+        :func:`hop._token_endpoint.fetch_endpoint_token`), kept until the ``expires_in``
+        of the answer has passed (counted from just before the request); without
+        ``expires_in`` it is fetched each time.
+
+        Raises:
+            ValueError: the credential does not use tokens.
+            TokenError: (a ``RuntimeError``) the endpoint or command failed, or its answer
+                is not a bearer token.
+        """
+        from ._token_endpoint import fetch_endpoint_token, run_token_command
+
+        if self._token_command:
+            return run_token_command(self._token_command, self._username)
+        if not self._token_endpoint:
+            raise ValueError("Cannot extract a token from a non-token credential")
+        cached = self._cached_token
+        if cached is not None and datetime.now(timezone.utc) < cached[1]:
+            return cached[0]
+        token, expiry = fetch_endpoint_token(
+            self._token_endpoint, self._username, self._password, self._ssl_ca_location
+        )
+        self._cached_token = None if expiry is None else (token, expiry)
+        return token
+
+    def __call__(self) -> dict[str, Any]:
+        """The librdkafka settings for this credential, as hop uses them for connections.
+
+        Always ``security.protocol`` and ``sasl.mechanism``; with TLS, ``ssl.ca.location``
+        and ``https.ca.location`` (the CA file, otherwise certifi's bundle); SCRAM or PLAIN
+        ``sasl.username`` and ``sasl.password``; with a token endpoint, librdkafka's OIDC
+        settings; with a token command, ``sasl.oauthbearer.method="default"`` and an
+        ``oauth_cb`` that runs it (the command runs once here).
+        """
+        from ._rdkafka_config import security_settings
+
+        return security_settings(self)
 
     @property
     def is_scram(self) -> bool:
@@ -256,6 +365,7 @@ class Auth:
         return self._key()
 
     def __setstate__(self, state: _State) -> None:
+        object.__setattr__(self, "_cached_token", None)
         names = (
             "_username",
             "_password",

@@ -25,6 +25,10 @@ class NoMatchingCredentialError(CredentialError, RuntimeError):
     """Credentials are stored, but none fits the URL (a ``RuntimeError`` too, as in 0.13)."""
 
 
+class _NothingToChooseFromError(NoCredentialsError, RuntimeError):
+    """``select_matching_auth`` given no credential (0.13 raised a ``RuntimeError``)."""
+
+
 def select_matching_auth(
     creds: Sequence[Auth], hostname: str | Sequence[str], username: str | None = None
 ) -> Auth:
@@ -46,7 +50,7 @@ def select_matching_auth(
         The chosen credential.
 
     Raises:
-        NoCredentialsError: ``creds`` is empty.
+        NoCredentialsError: (a ``RuntimeError`` here, as in 0.13) ``creds`` is empty.
         NoMatchingCredentialError: (a ``RuntimeError``) no credential fits; the message
             lists those considered.
         AmbiguousCredentialError: (a ``RuntimeError``) several fit; the message lists them
@@ -56,7 +60,7 @@ def select_matching_auth(
     wanted = {host_only(h) for h in hosts}
     shown_host = hosts[0] if len(hosts) == 1 else ",".join(hosts)
     if not creds:
-        raise NoCredentialsError(NO_CREDENTIALS_MESSAGE)
+        raise _NothingToChooseFromError(NO_CREDENTIALS_MESSAGE)
     pool = [c for c in creds if username is None or c.username == username]
     by_host = [c for c in pool if c.hostname and host_only(c.hostname) in wanted]
     hostless = [c for c in pool if not c.hostname]

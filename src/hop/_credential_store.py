@@ -5,6 +5,7 @@ Reading and writing go through :mod:`hop._toml` (one reader, one atomic 0600 wri
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -12,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from . import _toml
-from ._credential import PROTOCOLS, Auth, host_only
-from .configure import get_config_path
+from ._credential import PROTOCOLS, Auth, SASLMethod, control_character_field, host_only
+from .configure import SettingsError, get_config_path
 from .errors import (
     ConfigurationError,
     CredentialError,
@@ -47,21 +48,43 @@ class CredentialFileError(CredentialError, RuntimeError):
     """
 
 
+class _MissingPropertyError(MalformedCredentialError):
+    """An entry has no ``username`` or no ``password``: the whole file is refused, as in 0.13."""
+
+
+# Group and other bits, and setuid, setgid and sticky: a credential file has none of them.
+_FORBIDDEN_MODE_BITS = 0o7077
+
+
 def _check_permissions(path: Path, mode: int) -> None:
     if os.name == "nt":  # permission bits mean nothing there
         return
-    if mode & (stat.S_IRWXG | stat.S_IRWXO) & ~(stat.S_IXGRP | stat.S_IXOTH):
+    if mode & _FORBIDDEN_MODE_BITS:
         raise CredentialFilePermissionError(
-            f"{path} is readable or writable by group or others, so hop will not read "
-            f"the credentials in it; fix it with: chmod 600 {path}"
+            f"{path} has mode {stat.S_IMODE(mode):04o}, so hop will not read the credentials "
+            f"in it: a credential file must be mode 0600 (no group, other, setuid, setgid or "
+            f"sticky bit); fix it with: chmod 600 {path}"
         )
+
+
+# The keys of an entry whose values are text (checked for control characters first).
+_TEXT_KEYS = (
+    "username",
+    "password",
+    "hostname",
+    "protocol",
+    "mechanism",
+    "token_endpoint",
+    "ssl_ca_location",
+    "token_command",
+)
 
 
 def _entry_str(entry: Mapping[str, object], key: str, where: str, required: bool) -> str | None:
     value = entry.get(key)
     if value is None or value == "":
         if required:
-            raise MalformedCredentialError(f"{where} has no {key!r}")
+            raise _MissingPropertyError(f"{where} has no {key!r}")
         return None
     if not isinstance(value, str):
         raise MalformedCredentialError(
@@ -73,6 +96,12 @@ def _entry_str(entry: Mapping[str, object], key: str, where: str, required: bool
 def _auth_from_entry(entry: object, where: str) -> Auth:
     if not isinstance(entry, Mapping):
         raise MalformedCredentialError(f"{where} is not a table of keys")
+    culprit = control_character_field({key: entry.get(key) for key in _TEXT_KEYS})
+    if culprit is not None:
+        # Before the username labels the messages: it may be the culprit.
+        raise MalformedCredentialError(
+            f"{where}: {culprit!r} holds a control character (a newline, tab, escape ...)"
+        )
     username = _entry_str(entry, "username", where, required=True)
     # Label further messages with the username, now known: it is not secret.
     where = f"{where} (username {username!r})"
@@ -87,6 +116,17 @@ def _auth_from_entry(entry: object, where: str) -> Auth:
             f"{where}: unknown 'protocol' value (expected SASL_SSL or SASL_PLAINTEXT)"
         )
     mechanism = _entry_str(entry, "mechanism", where, required=False)
+    if mechanism is not None:
+        try:
+            SASLMethod.parse(mechanism)
+        except ValueError:
+            # Auth takes any name (as 0.13 does), but a stored one hop does not know is
+            # more likely a misplaced value (a password, say) than a mechanism: skipped,
+            # so that 'hop auth list' never shows it.
+            known = ", ".join(m.value for m in SASLMethod)
+            raise MalformedCredentialError(
+                f"{where}: unknown 'mechanism' value (expected one of {known})"
+            ) from None
     try:
         return Auth(
             username,
@@ -122,21 +162,28 @@ def _entry_from_auth(auth: Auth) -> dict[str, str]:
 
 
 def _no_credentials(path: Path) -> NoCredentialsError:
-    # errno and filename stay unset: OSError's str() would then replace the message.
-    return NoCredentialsError(f"{NO_CREDENTIALS_MESSAGE}\n(no credential file at {path})")
+    error = NoCredentialsError(f"{NO_CREDENTIALS_MESSAGE}\n(no credential file at {path})")
+    # As an OSError for a missing file has them; the message stays hop's (see __str__).
+    error.errno = errno.ENOENT
+    error.strerror = os.strerror(errno.ENOENT)
+    error.filename = str(path)
+    return error
 
 
 def _entries_to_auths(entries: list[object], path: Path) -> list[Auth]:
     """The usable credentials among ``entries``; each unusable one is warned about.
 
     One bad entry must not take the others down with it. When no entry at all is usable,
-    the first one's error is raised (a ``KeyError`` for a missing key, as in 0.13).
+    the first one's error is raised. An entry without ``username`` or ``password`` is not
+    skipped: it is raised at once, as in 0.13.
     """
     creds: list[Auth] = []
     first_error: MalformedCredentialError | None = None
     for index, entry in enumerate(entries, 1):
         try:
             creds.append(_auth_from_entry(entry, f"credential {index} in {path}"))
+        except _MissingPropertyError:
+            raise
         except MalformedCredentialError as exc:
             first_error = first_error or exc
             logger.warning("skipping a credential hop cannot use: %s", exc)
@@ -185,10 +232,12 @@ def _legacy_credentials() -> list[Auth]:
 def load_auth(config_file: str | os.PathLike[str] | None = None) -> list[Auth]:
     """Read the stored credentials.
 
-    An entry hop cannot use (a missing key, an unknown mechanism...) is logged as a warning
-    and skipped, so that the others still load. Without ``config_file``, when ``auth.toml``
-    is missing or holds no entry, credentials still kept in the ``auth`` table of an old
-    general ``config.toml`` are used, with a warning saying to move them.
+    An entry hop cannot use (an unknown protocol, a control character...) is logged as a
+    warning and skipped, so that the others still load; one without ``username`` or
+    ``password`` makes the whole file an error, as in hop-client 0.13. Without
+    ``config_file``, when ``auth.toml`` is missing or holds no entry, credentials still kept
+    in the ``auth`` table of an old general ``config.toml`` are used, with a warning saying
+    to move them.
 
     Args:
         config_file: the file; ``get_config_path("auth")`` when None.
@@ -197,12 +246,15 @@ def load_auth(config_file: str | os.PathLike[str] | None = None) -> list[Auth]:
         The credentials, in file order (possibly none, for a file without entries).
 
     Raises:
-        NoCredentialsError: (a ``FileNotFoundError``) the file does not exist; the message
-            is :data:`NO_CREDENTIALS_MESSAGE` and the path.
-        CredentialFilePermissionError: (a ``RuntimeError``) group or others may read or
-            write the file; it is not read, and the message gives the ``chmod`` that fixes it.
-        MalformedCredentialError: (a ``KeyError``) the file has entries and none is usable;
-            the message names the first entry and its problem.
+        NoCredentialsError: (a ``FileNotFoundError`` with ``errno`` ``ENOENT`` and the
+            path as ``filename``) the file does not exist; the message is
+            :data:`NO_CREDENTIALS_MESSAGE` and the path.
+        CredentialFilePermissionError: (a ``RuntimeError``) the file's mode has a bit
+            beyond 0600 (group, other, setuid, setgid, sticky); it is not read, and the
+            message gives the mode and the ``chmod`` that fixes it.
+        MalformedCredentialError: (a ``RuntimeError``, and a ``KeyError``) an entry has no
+            ``username`` or ``password``, or the file has entries and none is usable; the
+            message names the entry and the problem.
         CredentialFileError: (a ``RuntimeError``) the file is not valid TOML, its ``auth``
             is not an array of tables, or it cannot be read.
     """
@@ -242,66 +294,68 @@ def prune_outdated_auth(
     config_file: str | os.PathLike[str] | None = None,
     auth_file: str | os.PathLike[str] | None = None,
 ) -> int:
-    """Remove credentials left in an old general ``config.toml`` once ``auth.toml`` has them.
+    """Remove the credentials left in an old general ``config.toml``, as hop-client 0.13 does.
 
-    Older clients kept credentials under ``auth`` in ``config.toml``. An entry there whose
-    username, password and hostname are also in ``auth.toml`` is removed; any other entry
-    stays (a warning, without the password, says to move it with ``hop auth add``). The
-    file's other settings stay; its comments and layout do not survive the rewrite.
+    Older clients kept credentials under a top-level ``auth`` key of ``config.toml``. When
+    the file has that key, it is removed and the file rewritten with every other key (its
+    comments and layout do not survive the rewrite; its mode stays). So that nothing usable
+    is lost, a credential there that ``auth.toml`` does not hold yet is first added to
+    ``auth.toml`` (with a warning naming its username, never its password); an entry hop
+    cannot use is dropped with a warning.
 
     Args:
         config_file: the general file; ``get_config_path("general")`` when None.
         auth_file: the credential file; ``get_config_path("auth")`` when None.
 
     Returns:
-        How many entries were removed.
+        How many entries were removed from ``config_file``.
 
     Raises:
-        ConfigurationError: ``config_file`` is not valid TOML.
+        SettingsError: (a ``RuntimeError``) ``config_file`` is not valid TOML; the message
+            names it.
         CredentialFilePermissionError: ``auth_file`` is open to group or others.
     """
     path = Path(config_file) if config_file is not None else Path(get_config_path("general"))
-    loaded = _toml.read_toml(path, ConfigurationError)
+    loaded = _toml.read_toml(path, SettingsError)
     if loaded is None:
         return 0
     data, mode = loaded[0], stat.S_IMODE(loaded[1])
-    legacy = data.get("auth")
+    if "auth" not in data:
+        return 0
+    legacy = data.pop("auth")
+    entries: list[object]
     if isinstance(legacy, Mapping):
-        entries: list[object] = [legacy]
+        entries = [legacy]
     elif isinstance(legacy, list):
         entries = list(legacy)
-    else:  # absent, or not credentials in any form hop knows: not ours to touch
-        return 0
+    else:  # not credentials in any form: nothing to keep
+        entries = []
+    target = Path(auth_file) if auth_file is not None else Path(get_config_path("auth"))
     try:
         # Named explicitly: load_auth() alone would fall back to the legacy entries.
-        stored = {_legacy_key(c) for c in load_auth(auth_file or get_config_path("auth"))}
+        stored = load_auth(target)
     except NoCredentialsError:
-        stored = set()
-    remaining: list[object] = []
+        stored = []
+    known = {_legacy_key(c) for c in stored}
+    moved: list[Auth] = []
     for index, entry in enumerate(entries, 1):
         try:
             auth = _auth_from_entry(entry, f"credential {index} in {path}")
-        except MalformedCredentialError:
-            remaining.append(entry)  # cannot tell whether it was moved: leave it be
+        except MalformedCredentialError as exc:
+            logger.warning("dropping an old credential hop cannot use: %s", exc)
             continue
-        if _legacy_key(auth) not in stored:
-            remaining.append(entry)
-    removed = len(entries) - len(remaining)
-    if remaining:
+        if _legacy_key(auth) not in known:
+            known.add(_legacy_key(auth))
+            moved.append(auth)
+    if moved:
+        write_auth_data(target, [*stored, *moved])
         logger.warning(
-            "%s still holds %d credential(s) that are not in auth.toml; store them with "
-            "'hop auth add'",
+            "moved %d credential(s) from %s to %s: %s",
+            len(moved),
             path,
-            len(remaining),
+            target,
+            ", ".join(repr(c.username) for c in moved),
         )
-    if not removed:
-        return 0
-    if remaining:
-        data["auth"] = remaining[0] if isinstance(legacy, Mapping) else remaining
-    else:
-        del data["auth"]
-    # Passwords may remain in the file: keep it private unless none do.
-    new_mode = 0o600 if remaining else mode
-    _toml.write_atomically(path, _toml.dumps(data), mode=new_mode)
-    logger.info("removed %d outdated credential(s) from %s", removed, path)
-    return removed
+    _toml.write_atomically(path, _toml.dumps(data), mode=mode)
+    logger.info("removed the old 'auth' table from %s", path)
+    return len(entries)

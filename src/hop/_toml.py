@@ -27,13 +27,18 @@ else:  # Python 3.10 has no tomllib: its backport is a dependency there
 __all__ = ["dumps", "parse_toml", "read_toml", "write_atomically"]
 
 
-def parse_toml(source: str | bytes, where: str, error: type[HopError]) -> dict[str, Any]:
+def parse_toml(
+    source: str | bytes, where: str, error: type[HopError], *, chain: bool = False
+) -> dict[str, Any]:
     """The document in ``source``.
 
     Args:
         source: TOML text, or its UTF-8 bytes.
         where: names the source in messages (a path, usually).
         error: the class of error to raise.
+        chain: keep the parser's error as the cause (its message gives a line and column;
+            the error itself holds the document, so files that may hold a password do not
+            keep it).
 
     Raises:
         HopError: (of class ``error``) ``source`` is not UTF-8 or not valid TOML. The
@@ -46,7 +51,7 @@ def parse_toml(source: str | bytes, where: str, error: type[HopError]) -> dict[s
         raise error(f"{where} is not valid TOML: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         # tomllib's messages give a line and column, never the text there.
-        raise error(f"{where} is not valid TOML: {exc}") from None
+        raise error(f"{where} is not valid TOML: {exc}") from (exc if chain else None)
     return data
 
 

@@ -21,8 +21,9 @@ other hop clients write and read::
 
 An entry hop cannot use is logged as a warning and skipped; the others still load.
 
-The file holds passwords, so hop refuses to read it while group or others may read or
-write it, and always writes it with mode 0600 (directories 0700). A password never appears
+The file holds passwords, so hop refuses to read it while its mode has any bit beyond the
+owner's (group, other, setuid, setgid, sticky), and always writes it with mode 0600
+(directories 0700). No field may hold a control character. A password never appears
 in a ``repr``, a log line, an error message or ``hop auth list``.
 """
 
@@ -36,7 +37,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TextIO
 
-from ._credential import GCN_DOMAIN, Auth, SASLMethod, gcn_credential, host_only, label
+from ._credential import (
+    GCN_DOMAIN,
+    Auth,
+    SASLMethod,
+    gcn_credential,
+    host_only,
+    label,
+    printable,
+)
 from ._credential_input import read_new_credential
 from ._credential_select import (
     AmbiguousCredentialError,
@@ -50,6 +59,7 @@ from ._credential_store import (
     prune_outdated_auth,
     write_auth_data,
 )
+from ._token_endpoint import TokenError
 from .configure import get_config_path
 from .errors import CredentialInputError, HopError, NoCredentialsError
 
@@ -61,6 +71,7 @@ __all__ = [
     "CredentialFileError",
     "NoMatchingCredentialError",
     "SASLMethod",
+    "TokenError",
     "add_credential",
     "delete_credential",
     "gcn_credential",
@@ -83,6 +94,7 @@ for _public in (
     AmbiguousCredentialError,
     NoMatchingCredentialError,
     CredentialFileError,
+    TokenError,
 ):
     _public.__module__ = __name__
 del _public
@@ -129,7 +141,10 @@ def add_credential(
         CredentialInputError: what was entered is not a usable credential.
         CredentialFilePermissionError: the existing ``auth.toml`` is open to others.
     """
-    if cred_file is not None and not isinstance(cred_file, str | os.PathLike):
+    # The attribute first: a mock of the namespace also passes for an os.PathLike.
+    if hasattr(cred_file, "cred_file") or (
+        cred_file is not None and not isinstance(cred_file, str | os.PathLike)
+    ):
         args = cred_file  # 0.13: the argparse namespace of 'hop auth add'
         cred_file = getattr(args, "cred_file", None)
         force = bool(getattr(args, "force", False))
@@ -223,7 +238,8 @@ def list_credentials(
 ) -> None:
     """Print the stored credentials: username, hostname and mechanism, never a password.
 
-    Without a credential file, it prints that there are none and where they would be.
+    Without a credential file, it prints that there are none and where they would be. A
+    character that is not printable is shown escaped (``\\n``, ``\\x1b``), never raw.
 
     Args:
         file: where to print; standard output when None.
@@ -250,7 +266,10 @@ def list_credentials(
         print(f"No credentials are stored in {path}; run 'hop auth add'", file=out)
         return
     rows = [("USERNAME", "HOSTNAME", "MECHANISM")]
-    rows += [(c.username, c.hostname or "(any host)", c.mechanism) for c in creds]
+    rows += [
+        (printable(c.username), printable(c.hostname) or "(any host)", printable(c.mechanism))
+        for c in creds
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for username, hostname, mechanism in rows:
         print(f"{username:<{widths[0]}}  {hostname:<{widths[1]}}  {mechanism}", file=out)

@@ -35,8 +35,10 @@ import io
 import logging
 import os
 import stat
+import typing
+import warnings
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -52,6 +54,7 @@ __all__ = [
     "SETTINGS",
     "Config",
     "Setting",
+    "SettingsError",
     "get_config_dir",
     "get_config_path",
     "load_config",
@@ -67,6 +70,14 @@ _FILE_NAMES = {"general": "config.toml", "auth": "auth.toml"}
 
 #: The table of ``config.toml`` that holds the general settings.
 _TABLE = "config"
+
+
+class SettingsError(ConfigurationError, RuntimeError):
+    """The general settings cannot be read or written: ``config.toml`` (or TOML given to
+    ``Config.load``) is not valid TOML, a file to write to has no ``[config]`` table, or a
+    ``HOP_*`` variable holds a bad value. A ``RuntimeError`` too, as what hop-client 0.13
+    raised there (and a ``ConfigurationError``, as hop raised before)."""
+
 
 # Top-level keys ``config.toml`` may hold that are not general settings: the settings
 # table itself, and legacy credentials (``hop.auth`` reads and prunes those).
@@ -230,7 +241,7 @@ SETTINGS: Mapping[str, Setting] = {
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    loaded = _toml.read_toml(path, ConfigurationError)
+    loaded = _toml.read_toml(path, SettingsError)
     return {} if loaded is None else loaded[0]
 
 
@@ -267,9 +278,11 @@ def _environment_settings() -> dict[str, Any]:
         try:
             settings[setting.name] = setting.parse(text)
         except ValueError as exc:
-            raise ConfigurationError(
-                f"environment variable {setting.env_var}={text!r}: {exc}"
-            ) from None
+            # As 0.13: the variable is named here, the value in the cause.
+            cause = ValueError(f"bad value {text!r} for {setting.name}: {exc}")
+            raise SettingsError(
+                f"environment variable {setting.env_var} holds a bad value: {exc}"
+            ) from cause
     return settings
 
 
@@ -309,13 +322,19 @@ class _ClassOrInstanceMethod:
         return functools.partial(self._func, obj)
 
 
-@dataclass
+#: hop's own settings: they are read through a ``Config``'s mapping view, and are not
+#: dataclass fields (``dataclasses.fields(Config)`` is 0.13's two).
+_HOP_SETTINGS = ("produce_timeout", "session_timeout")
+
+
+@dataclass(init=False, repr=False, eq=False)
 class Config:
     """hop's general settings, as ``config.toml`` and ``HOP_*`` variables give them.
 
-    ``fetch_external`` and ``automatic_offload`` are hop-client 0.13's: accepted and kept,
-    without effect in hop (which neither fetches nor offloads messages). hop's own settings
-    are None when not given, so that whoever uses them keeps its own default.
+    The dataclass fields are hop-client 0.13's, ``fetch_external`` and
+    ``automatic_offload``: accepted and kept, without effect in hop (which neither fetches
+    nor offloads messages). hop's own settings are attributes outside the fields, None
+    when not given, so that whoever uses them keeps its own default.
 
     For code written against hop's earlier ``load_config`` (a dict of the settings given),
     a ``Config`` also reads as a mapping of hop's own settings that were given:
@@ -330,30 +349,81 @@ class Config:
 
     fetch_external: bool = True
     automatic_offload: bool = True
-    produce_timeout: timedelta | None = None
-    session_timeout: timedelta | None = None
-    # Settings of SETTINGS without a field here (none today): kept for the mapping view.
-    _others: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __init__(
+        self,
+        fetch_external: bool = True,
+        automatic_offload: bool = True,
+        *,
+        produce_timeout: timedelta | None = None,
+        session_timeout: timedelta | None = None,
+    ) -> None:
+        self.fetch_external = fetch_external
+        self.automatic_offload = automatic_offload
+        # hop's own settings that were given (connect_timeout too), by name.
+        self._hop: dict[str, Any] = {}
+        self.produce_timeout = produce_timeout
+        self.session_timeout = session_timeout
+
+    @property
+    def produce_timeout(self) -> timedelta | None:
+        """How long a written message may wait for the broker, or None when not given."""
+        value: timedelta | None = self._hop.get("produce_timeout")
+        return value
+
+    @produce_timeout.setter
+    def produce_timeout(self, value: timedelta | None) -> None:
+        self._set_hop("produce_timeout", value)
+
+    @property
+    def session_timeout(self) -> timedelta | None:
+        """The consumer group session timeout, or None when not given."""
+        value: timedelta | None = self._hop.get("session_timeout")
+        return value
+
+    @session_timeout.setter
+    def session_timeout(self, value: timedelta | None) -> None:
+        self._set_hop("session_timeout", value)
+
+    def _set_hop(self, name: str, value: Any) -> None:
+        if value is None:
+            self._hop.pop(name, None)
+        else:
+            self._hop[name] = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return (self.fetch_external, self.automatic_offload, self._hop) == (
+            other.fetch_external,
+            other.automatic_offload,
+            other._hop,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like any dataclass with eq
+
+    def __repr__(self) -> str:
+        parts = [f"fetch_external={self.fetch_external!r}"]
+        parts.append(f"automatic_offload={self.automatic_offload!r}")
+        parts += [f"{k}={v!r}" for k, v in self._hop.items()]
+        return f"Config({', '.join(parts)})"
 
     # ------------------------------------------------------------------ 0.13 interface
 
     def asdict(self) -> dict[str, Any]:
         """Every setting by name, as loaded (timeouts as ``timedelta`` or None)."""
-        values = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if not f.name.startswith("_")
-        }
-        values.update(self._others)
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values.update({name: None for name in _HOP_SETTINGS})
+        values.update(self._hop)
         return values
 
     def _update(self, settings: Mapping[str, Any]) -> None:
         names = {f.name for f in dataclasses.fields(self)}
         for key, value in settings.items():
-            if key in names and not key.startswith("_"):
+            if key in names:
                 setattr(self, key, value)
             else:
-                self._others[key] = value
+                self._set_hop(key, value)
 
     def _load(self, source: _Source) -> Config:
         """Read settings from TOML text or an open file (text or binary).
@@ -368,12 +438,13 @@ class Config:
             This ``Config`` (when called on the class, a new one).
 
         Raises:
-            ConfigurationError: (a ``ValueError``) not valid TOML, or a bad value; the
-                message names the key and what was expected.
+            SettingsError: (a ``RuntimeError``) not valid TOML.
+            ConfigurationError: (a ``ValueError``) a bad value; the message names the key
+                and what was expected.
         """
         where = getattr(source, "name", None) or "configuration"
         text = source if isinstance(source, str | bytes) else source.read()
-        data = _toml.parse_toml(text, str(where), ConfigurationError)
+        data = _toml.parse_toml(text, str(where), SettingsError, chain=True)
         self._update(_settings_from(data, str(where)))
         return self
 
@@ -413,13 +484,7 @@ class Config:
     # earlier versions returned, and callers index it by a key only known at run time.
 
     def _given(self) -> dict[str, Any]:
-        given = {
-            name: getattr(self, name)
-            for name in ("produce_timeout", "session_timeout")
-            if getattr(self, name) is not None
-        }
-        given.update({k: v for k, v in self._others.items() if v is not None})
-        return given
+        return {k: v for k, v in self._hop.items() if v is not None}
 
     def __getitem__(self, key: str) -> Any:
         return self._given()[key]
@@ -447,12 +512,21 @@ class Config:
         return iter(self._given())
 
 
+# The module's annotations are strings (``from __future__ import annotations``), and so
+# would the fields' types be: give them their real types, as 0.13's have.
+_FIELD_TYPES = typing.get_type_hints(Config)
+for _field in dataclasses.fields(Config):
+    _field.type = _FIELD_TYPES[_field.name]
+del _field
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """The general settings: ``config.toml`` overridden by ``HOP_*`` environment variables.
 
     Args:
         path: the file to read; ``get_config_path("general")`` when None. A missing file
-            is the same as an empty one.
+            is the same as an empty one; so is one that exists but cannot be opened, with
+            a warning (``warnings.warn``).
 
     Returns:
         The settings. hop's own that were given nowhere are None (and absent from the
@@ -460,12 +534,28 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         ``session_timeout`` are a ``timedelta``.
 
     Raises:
-        ConfigurationError: (a ``ValueError``) when the file is not valid TOML or a value
-            does not parse; the message names the file or variable and what was expected.
+        SettingsError: (a ``RuntimeError``) the file is not valid TOML (the parser's error
+            is the cause), or a ``HOP_*`` variable holds a bad value (the message names the
+            variable; the cause, a ``ValueError``, the value).
+        ConfigurationError: (a ``ValueError``) a value in the file does not parse; the
+            message names the file and key and what was expected.
     """
     file = Path(path) if path is not None else Path(get_config_path("general"))
     config = Config()
-    config._update(_settings_from(_read_toml(file), str(file)))
+    try:
+        with file.open("rb") as opened:
+            content: bytes | None = opened.read()
+    except FileNotFoundError:
+        content = None
+    except OSError as exc:
+        warnings.warn(
+            f"cannot read {file} ({exc.strerror or exc}); using the default settings",
+            stacklevel=2,
+        )
+        content = None
+    if content is not None:
+        data = _toml.parse_toml(content, str(file), SettingsError, chain=True)
+        config._update(_settings_from(data, str(file)))
     config._update(_environment_settings())
     return config
 
@@ -481,8 +571,10 @@ def write_config_value(name: str, value: object) -> None:
         value: the value, as text (``"5"``, ``"yes"``) or as loaded (a ``timedelta``, a bool).
 
     Raises:
-        ConfigurationError: (a ``ValueError``) an unknown name, a bad value, or an existing
-            file that is not valid TOML.
+        ConfigurationError: (a ``ValueError``) an unknown name or a bad value.
+        SettingsError: (a ``RuntimeError``) the file exists and is not valid TOML or has no
+            ``[config]`` table (hop writes only into that table, as 0.13 does); nothing is
+            written.
     """
     setting = SETTINGS.get(name)
     if setting is None:
@@ -492,10 +584,14 @@ def write_config_value(name: str, value: object) -> None:
     except ValueError as exc:
         raise ConfigurationError(f"bad value for {name!r}: {exc}") from None
     path = Path(get_config_path("general"))
-    data = _read_toml(path)
-    table = data.get(_TABLE, {})
+    loaded = _toml.read_toml(path, SettingsError)
+    data: dict[str, Any] = {} if loaded is None else loaded[0]
+    table = data.get(_TABLE) if loaded is not None else {}
     if not isinstance(table, dict):
-        raise ConfigurationError(f"{path}: {_TABLE!r} must be a table ([{_TABLE}])")
+        raise SettingsError(
+            f"{path} has no [{_TABLE}] table, where hop writes settings; add a line "
+            f"'[{_TABLE}]' to it (settings go below that line)"
+        )
     data.pop(name, None)  # a top-level key from an older hop: [config] now says it
     table[name] = _toml_value(parsed)
     data[_TABLE] = table

@@ -9,7 +9,7 @@ The tree::
     ├── CredentialError                       no usable credential, or an ambiguous choice
     │   ├── NoCredentialsError (FileNotFoundError)      nothing stored ('hop auth add')
     │   ├── CredentialFilePermissionError (RuntimeError) auth file open to group/others
-    │   ├── MalformedCredentialError (KeyError)         an entry lacks a required key
+    │   ├── MalformedCredentialError (KeyError, RuntimeError)  an entry lacks a required key
     │   └── CredentialInputError (RuntimeError)         a credential entered or named wrongly
     ├── DecodeError (ValueError)              a file or message that does not parse as its format
     │   ├── UnsafeXMLError                    XML refused for safety (entities, expansion bombs)
@@ -108,15 +108,23 @@ class CredentialError(HopError):
 
 
 class NoCredentialsError(CredentialError, FileNotFoundError):
-    """No credentials are stored at all (the credential file does not exist)."""
+    """No credentials are stored at all (the credential file does not exist).
+
+    ``errno`` and ``filename`` may be set (``ENOENT`` and the path) without changing the
+    message, which stays hop's.
+    """
+
+    def __str__(self) -> str:  # OSError would format errno and filename instead
+        return str(self.args[0]) if self.args else ""
 
 
 class CredentialFilePermissionError(CredentialError, RuntimeError):
     """The credential file is readable or writable by group or others; it is not read."""
 
 
-class MalformedCredentialError(CredentialError, KeyError):
-    """A stored credential lacks a required key."""
+class MalformedCredentialError(CredentialError, KeyError, RuntimeError):
+    """A stored credential lacks a required key or has a bad value (a ``RuntimeError`` too,
+    as what hop-client 0.13 raised)."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""

@@ -29,6 +29,7 @@ from hop._rdkafka_config import (
     consumer_settings,
     producer_settings,
     security_settings,
+    tls_settings,
 )
 from hop._url import parse_url
 from hop.auth import Auth, SASLMethod
@@ -51,6 +52,7 @@ def test_username_password_methods_over_tls(method: SASLMethod, mechanism: str) 
         "sasl.mechanism": mechanism,
         "sasl.username": "alice",
         "sasl.password": SECRET,
+        **tls_settings(None),  # certifi's bundle, as no CA file is given
     }
 
 
@@ -86,7 +88,7 @@ def test_oauthbearer_uses_librdkafkas_oidc_client_credentials_flow() -> None:
         "sasl.oauthbearer.client.id": "client-id",
         "sasl.oauthbearer.client.secret": SECRET,
         "sasl.oauthbearer.token.endpoint.url": "https://idp.example/oauth2/token",
-        "ssl.ca.location": "/etc/ca.pem",
+        **tls_settings("/etc/ca.pem"),
     }
 
 

@@ -89,7 +89,7 @@ def test_token_command_credential() -> None:
     assert cred.token_command == "get-token --user alice"
     assert cred.password == ""
     assert cred.method is SASLMethod.OAUTHBEARER  # the default with a token command
-    assert cred.token is True
+    assert cred.is_token is True
     assert cred.is_scram is False
     assert cred.token_endpoint is None
 
@@ -105,7 +105,7 @@ def test_token_command_credential() -> None:
     ],
 )
 def test_token_and_is_scram(cred: Auth, token: bool, is_scram: bool) -> None:
-    assert cred.token is token
+    assert cred.is_token is token
     assert cred.is_scram is is_scram
 
 
