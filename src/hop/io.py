@@ -410,8 +410,9 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
             them that exist.
         auth: as for ``Stream``.
         timeout: seconds to wait for the broker; -1 waits indefinitely. Either way, when
-            every broker refuses the connection, its name does not resolve, or the TLS
-            handshake or authentication fails, the answer comes within seconds.
+            every broker refuses the connection, or the TLS handshake or authentication
+            fails, the answer comes within seconds. A broker name that does not resolve is
+            retried until ``timeout``; with -1, it is an error within seconds too.
 
     Returns:
         A dict of topic name to ``confluent_kafka.admin.TopicMetadata``.
@@ -433,15 +434,19 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
     )
     # All topics, then filtered: asking for a named topic would create it on brokers that
     # create topics on metadata requests.
+    limit = None if timeout is None or timeout < 0 else float(timeout)
     try:
         metadata = _cluster_metadata(
             client,
             errors,
             context,
             topic=None,
-            timeout=None if timeout is None or timeout < 0 else float(timeout),
+            timeout=limit,
             serve=lambda: client.poll(0.1),
             fail_fast=True,
+            # A name may resolve later (DNS or the network coming up): wait for it as long
+            # as the caller said; without a limit, waiting for ever would look like a hang.
+            wait_for_names=limit is not None,
         )
     finally:
         # Closed at once: a client refused or unable to connect goes on trying otherwise.

@@ -507,3 +507,19 @@ def test_message_max_bytes_is_enforced_at_write(topic_url: str) -> None:
             producer.write(b"x" * 5_000)
         producer.write(b"small")
     assert [bytes(message) for message, _ in read_all(topic_url)] == [b"small"]
+
+
+# -- issue 19, section 3: list_topics honours its timeout on a name that does not resolve -------
+
+
+def test_list_topics_waits_its_timeout_for_a_name_to_resolve() -> None:
+    url = "kafka://no-such-host.invalid/"
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailableError, match="within 4 s \\(host name not resolved\\)"):
+        list_topics(url, auth=False, timeout=4)
+    assert 3.5 <= time.monotonic() - started < 15
+    # Without a timeout (-1: no limit) it does not wait for ever: it says so at once.
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailableError, match="host name not resolved"):
+        list_topics(url, auth=False)
+    assert time.monotonic() - started < 10
