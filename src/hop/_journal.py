@@ -115,17 +115,16 @@ def _as_bytes(value: object, what: str) -> bytes:
     raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
 
 
-def _header_pairs(headers: HeadersLike | None) -> Headers:
-    """Headers as they are journaled and sent: a list of (str, bytes) pairs.
-
-    ``headers`` itself when it is one already (the robust producer's case), else a new list.
+def _header_pairs(headers: HeadersLike | None) -> tuple[Headers, bool]:
+    """Headers as they are journaled and sent: a new list of (str, bytes) pairs, and
+    whether it equals ``headers`` as given (a list of such pairs, the robust producer's case).
 
     Raises:
         TypeError: a header is not a (name, value) pair of str or bytes-like values, or a
             name given as bytes is not UTF-8.
     """
     if headers is None:
-        return []
+        return [], False
     if type(headers) is list:
         for pair in headers:
             if type(pair) is not tuple or len(pair) != 2:
@@ -133,10 +132,13 @@ def _header_pairs(headers: HeadersLike | None) -> Headers:
             if type(pair[0]) is not str or type(pair[1]) is not bytes:
                 break
         else:
-            return headers
+            return list(headers), True
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     try:
-        return [(_header_name(name), _as_bytes(value, "a header value")) for name, value in pairs]
+        converted = [
+            (_header_name(name), _as_bytes(value, "a header value")) for name, value in pairs
+        ]
+        return converted, False
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cannot journal these headers ((str, bytes) pairs): {exc}") from None
 
@@ -226,7 +228,7 @@ class PublicationJournal(_JournalStore):
         key = None if key is None else _as_bytes(key, "a message key")
         if topic is not None and not isinstance(topic, str):
             raise TypeError(f"a topic must be a str, not {type(topic).__name__}")
-        header_list = _header_pairs(headers)
+        header_list, as_given = _header_pairs(headers)
         with self._lock:
             seq = self._next_seq
             try:
@@ -239,7 +241,8 @@ class PublicationJournal(_JournalStore):
             self._append(record)
             self._next_seq = seq + 1
             self._entries[seq] = (body, header_list, topic, key)
-            if header_list is not headers:
+            if not as_given and (headers is None or isinstance(headers, list | tuple | Mapping)):
+                # Given back as given (an iterator, used up here, as the converted list).
                 self._given_headers[seq] = headers
             self._where[seq] = start
             self._to_send.append(seq)

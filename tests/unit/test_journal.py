@@ -544,3 +544,25 @@ def test_damage_found_on_replay_is_a_runtime_error(tmp_path: Path) -> None:
         PublicationJournal(path)
     assert isinstance(info.value, JournalCorruptError)
     assert issubclass(JournalError, RuntimeError)
+
+
+def test_queue_message_takes_a_mapping_or_an_iterator_of_headers(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    mapping: dict[str | BytesLike, str | BytesLike] = {"a": "1", b"b": b"2"}
+    with PublicationJournal(path) as journal:
+        journal.queue_message(b"m", headers=mapping)
+        journal.queue_message(b"n", headers=((name, b"v") for name in ("x", "y")))
+        assert journal.get_next_message_to_send() == (0, b"m", None, mapping, None)
+        # An iterator is used up by queueing: it comes back as the list it gave.
+        assert journal.get_next_message_to_send() == (
+            1,
+            b"n",
+            None,
+            [("x", b"v"), ("y", b"v")],
+            None,
+        )
+    with PublicationJournal(path) as journal:
+        assert _drain(journal) == [
+            (0, b"m", [("a", b"1"), ("b", b"2")]),
+            (1, b"n", [("x", b"v"), ("y", b"v")]),
+        ]
