@@ -160,6 +160,7 @@ def _cluster_metadata(
     timeout: float | None,
     serve: Callable[[], object] | None,
     fail_fast: bool = False,
+    wait_for_names: bool = False,
 ) -> Any:
     """Ask for metadata in one-second slices, so that a refused credential (which librdkafka
     reports only through the error callback, and retries forever) ends the wait at once with
@@ -167,7 +168,8 @@ def _cluster_metadata(
 
     While ``serve`` is given (nothing was reached yet), a failing TLS handshake or SASL
     exchange on every broker ends the wait at once too, and with ``fail_fast`` so does
-    every broker refusing the connection or not resolving."""
+    every broker refusing the connection or not resolving; with ``wait_for_names`` as well,
+    a name that does not resolve is waited for until ``timeout`` (it may resolve later)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         left = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
@@ -181,7 +183,9 @@ def _cluster_metadata(
             errors.check(context)
             if serve is not None and errors.all_down:
                 if errors.failure in _SECURE_FAILURES or (
-                    fail_fast and errors.failure in _UNREACHABLE_FAILURES
+                    fail_fast
+                    and errors.failure in _UNREACHABLE_FAILURES
+                    and not (wait_for_names and errors.failure == "host name not resolved")
                 ):
                     raise errors.never_reached(context, None) from exc
             kafka_error = exc.args[0] if exc.args else None

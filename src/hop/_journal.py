@@ -67,8 +67,8 @@ import logging
 import os
 import struct
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeAlias
 
 from ._journal_format import _BYTES_LIKE, _KIND_SENT, Headers
 
@@ -91,6 +91,73 @@ __all__ = [
 ]
 
 log = logging.getLogger("hop.robust_publisher")
+
+
+#: What ``queue_message`` takes for a message, a key, a header name or value besides str.
+BytesLike: TypeAlias = bytes | bytearray | memoryview
+#: Headers as ``queue_message`` takes them: (name, value) pairs or a mapping.
+HeadersLike: TypeAlias = (
+    Iterable[tuple[str | BytesLike, str | BytesLike]] | Mapping[str | BytesLike, str | BytesLike]
+)
+
+
+def _as_bytes(value: object, what: str) -> bytes:
+    """A message or key as bytes: str is UTF-8 encoded, bytes-like copied."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise TypeError(f"{what} is not valid UTF-8 text: {exc.reason}") from None
+    if isinstance(value, _BYTES_LIKE):
+        return bytes(value)
+    raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
+
+
+def _header_pairs(headers: HeadersLike | None) -> tuple[Headers, bool]:
+    """Headers as they are journaled and sent: a new list of (str, bytes) pairs, and
+    whether it equals ``headers`` as given (a list of such pairs, the robust producer's case).
+
+    Raises:
+        TypeError: a header is not a (name, value) pair of str or bytes-like values, or a
+            name given as bytes is not UTF-8.
+    """
+    if headers is None:
+        return [], False
+    if type(headers) is list:
+        for pair in headers:
+            if type(pair) is not tuple or len(pair) != 2:
+                break
+            if type(pair[0]) is not str or type(pair[1]) is not bytes:
+                break
+        else:
+            return list(headers), True
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    try:
+        converted = [
+            (_header_name(name), _as_bytes(value, "a header value")) for name, value in pairs
+        ]
+        return converted, False
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot journal these headers ((str, bytes) pairs): {exc}") from None
+
+
+def _header_name(name: object) -> str:
+    if isinstance(name, str):
+        return name
+    if isinstance(name, _BYTES_LIKE):
+        return bytes(name).decode("utf-8")
+    raise TypeError(f"a header name must be str or bytes, not {type(name).__name__}")
+
+
+def _retriable(error: object) -> bool:
+    """Whether a delivery error is worth retrying; an error that cannot tell (not a
+    ``confluent_kafka.KafkaError``) is retried rather than lose the message."""
+    retriable = getattr(error, "retriable", None)
+    if not callable(retriable):
+        return True
+    return bool(retriable())
 
 
 class JournalMisuseError(JournalError, RuntimeError):
@@ -126,39 +193,42 @@ class PublicationJournal(_JournalStore):
 
     def queue_message(
         self,
-        message: bytes,
+        message: str | BytesLike,
         topic: str | None = None,
-        headers: Iterable[tuple[str, bytes]] | None = None,
-        key: bytes | None = None,
+        headers: HeadersLike | None = None,
+        key: str | BytesLike | None = None,
     ) -> int:
         """Record a message to send; it is on disk (in the OS) when this returns.
 
-        The arguments come in hop-client 0.13's order.
+        The arguments come in hop-client 0.13's order, and take what it took: ``str``
+        (UTF-8 encoded) or bytes-like (``bytes``, ``bytearray``, ``memoryview``) for the
+        message, the key, and each header's name and value.
 
         Args:
             message: the encoded message body.
             topic: where it goes; None for the producer's own topic.
-            headers: the complete Kafka headers to send with it.
+            headers: the complete Kafka headers to send with it: (name, value) pairs, or a
+                mapping of name to value.
             key: the Kafka message key, if any.
 
         Returns:
-            The message's sequence number.
+            The message's sequence number. Until the journal is reopened,
+            ``get_next_message_to_send`` gives the message and key back as ``bytes`` and
+            the headers as given (None stays None); after reopening, headers are
+            ``[(str, bytes)]`` pairs (``[]`` when there were none).
 
         Raises:
-            TypeError: the message or key is not bytes, the topic not a str, or a header
-                not a (str, bytes) pair; nothing is recorded then.
-            JournalError: the journal is closed or the write failed.
+            TypeError: the message or key is neither str nor bytes-like, the topic not a
+                str, or a header not a pair of them (or not UTF-8, or too long); nothing
+                is recorded then.
+            JournalError: the journal is closed or the write failed (a ``RuntimeError``).
         """
         # bytes() of an int would be that many zero bytes: check the type first.
-        if not isinstance(message, _BYTES_LIKE):
-            raise TypeError(f"a journaled message must be bytes, not {type(message).__name__}")
-        if key is not None and not isinstance(key, _BYTES_LIKE):
-            raise TypeError(f"a message key must be bytes, not {type(key).__name__}")
+        body = _as_bytes(message, "a journaled message")
+        key = None if key is None else _as_bytes(key, "a message key")
         if topic is not None and not isinstance(topic, str):
             raise TypeError(f"a topic must be a str, not {type(topic).__name__}")
-        header_list: Headers = list(headers) if headers else []
-        body = bytes(message)
-        key = bytes(key) if key is not None else None
+        header_list, as_given = _header_pairs(headers)
         with self._lock:
             seq = self._next_seq
             try:
@@ -171,6 +241,9 @@ class PublicationJournal(_JournalStore):
             self._append(record)
             self._next_seq = seq + 1
             self._entries[seq] = (body, header_list, topic, key)
+            if not as_given and (headers is None or isinstance(headers, list | tuple | Mapping)):
+                # Given back as given (an iterator, used up here, as the converted list).
+                self._given_headers[seq] = headers
             self._where[seq] = start
             self._to_send.append(seq)
             if self._end > self._compact_at:
@@ -179,7 +252,7 @@ class PublicationJournal(_JournalStore):
 
     def get_next_message_to_send(
         self,
-    ) -> tuple[int, bytes, str | None, Headers, bytes | None] | None:
+    ) -> tuple[int, bytes, str | None, HeadersLike | None, bytes | None] | None:
         """Take the oldest message waiting to be sent and count it as in flight.
 
         Returns:
@@ -195,6 +268,8 @@ class PublicationJournal(_JournalStore):
                 return None
             self._in_flight.add(seq)
             message, headers, topic, key = self._entries[seq]
+            if seq in self._given_headers:
+                return seq, message, topic, self._given_headers[seq], key
             return seq, message, topic, headers, key
 
     def take_messages_to_send(
@@ -253,6 +328,9 @@ class PublicationJournal(_JournalStore):
             for seq in seqs:
                 del entries[seq]
                 del where[seq]
+            if self._given_headers:
+                for seq in seqs:
+                    self._given_headers.pop(seq, None)
             if self._legacy:
                 self._forget_legacy(seqs)
             if not entries:
@@ -300,6 +378,14 @@ class PublicationJournal(_JournalStore):
         """Whether a message was handed to the producer and not yet acknowledged."""
         return bool(self._in_flight)
 
+    def topics_with_messages_in_flight(self) -> set[str | None]:
+        """The topics of the messages handed out (``get_next_message_to_send``,
+        ``take_messages_to_send``) and not yet marked sent or requeued; None stands for
+        the producer's own topic."""
+        with self._lock:
+            entries = self._entries
+            return {entries[seq][2] for seq in self._in_flight}
+
     @property
     def size(self) -> int:
         """Bytes of journal data (header and records); the open file may be larger, its
@@ -332,9 +418,14 @@ class PublicationJournal(_JournalStore):
     def get_delivery_callback(
         self, seq: int, lock: threading.Lock | threading.RLock | None = None
     ) -> Callable[[Any, Any], None]:
-        """A confluent-kafka delivery callback for message ``seq``.
+        """A confluent-kafka delivery callback for message ``seq``, as in hop-client 0.13.
 
-        On success the message is marked sent; on failure it is requeued.
+        ``callback(err, msg)``: the message was delivered only when ``err`` is None and
+        ``msg.error()`` is None; it is then marked sent. Otherwise the error (``err``, else
+        ``msg.error()``) decides: a retriable one requeues the message; one that is not
+        retriable is logged and the message dropped (marked sent, so it is never sent
+        again). (``RobustProducer`` does not use this callback: it retries every failure
+        and sets aside a message too large to send, keeping it in the journal.)
 
         Args:
             seq: the message's sequence number.
@@ -352,12 +443,23 @@ class PublicationJournal(_JournalStore):
                 raise JournalMisuseError(f"message {seq} is not queued in {self.path}")
 
         def on_delivery(kafka_error: Any, message: Any) -> None:
+            error = kafka_error
+            if error is None:
+                message_error = getattr(message, "error", None)
+                error = message_error() if callable(message_error) else None
             with lock if lock is not None else contextlib.nullcontext():
-                if kafka_error is None:
+                if error is None:
                     self.mark_message_sent(seq)
-                else:
-                    log.warning("delivery of message %d failed, requeued: %s", seq, kafka_error)
+                elif _retriable(error):
+                    log.warning("delivery of message %d failed, requeued: %s", seq, error)
                     self.requeue_message(seq)
+                else:
+                    log.error(
+                        "delivery of message %d failed and cannot be retried, dropped: %s",
+                        seq,
+                        error,
+                    )
+                    self.mark_message_sent(seq)
 
         return on_delivery
 

@@ -20,6 +20,7 @@ import weakref
 import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ._journal_format import (
     _HEADER,
@@ -46,7 +47,7 @@ from ._journal_format import (
     write_all,
 )
 from ._journal_legacy import _LEGACY_HEADER, _looks_legacy, read_legacy
-from .errors import JournalCorruptError, JournalError
+from .errors import JournalCorruptError, JournalError, JournalPermissionError
 
 log = logging.getLogger("hop.robust_publisher")
 
@@ -93,6 +94,10 @@ class _JournalStore:
         self._requeued: list[int] = []
         self._in_flight: set[int] = set()
         self._aside: set[int] = set()
+        # Headers as queue_message was given them, for messages queued in this session whose
+        # headers were not already a list of (str, bytes) pairs (None included): 0.13 gave
+        # them back as given until the journal was reopened.
+        self._given_headers: dict[int, Any] = {}
         self._next_seq = 0
         self._fd = -1
         self._map: mmap.mmap | None = None
@@ -119,7 +124,7 @@ class _JournalStore:
         except FileNotFoundError:
             fd = self._create()
         except OSError as exc:
-            raise JournalError(f"cannot open the journal {self.path}: {exc}") from exc
+            raise self._open_error("cannot open the journal", exc) from exc
         try:
             self._lock_file(fd)
             self._fd = fd
@@ -132,6 +137,18 @@ class _JournalStore:
             self._map = None
             self._keep_handle()
             raise
+
+    def _open_error(self, what: str, exc: OSError) -> JournalError:
+        """The error for a journal that cannot be opened or created: a
+        ``JournalPermissionError`` (a ``PermissionError``, as in hop-client 0.13) when
+        permission was refused."""
+        message = f"{what} {self.path}: {exc.strerror or exc}"
+        if isinstance(exc, PermissionError):
+            error = JournalPermissionError(message)
+            error.errno = exc.errno
+            error.filename = self.path
+            return error
+        return JournalError(message)
 
     def _lock_file(self, fd: int) -> None:
         try:
@@ -150,7 +167,7 @@ class _JournalStore:
         try:
             fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise JournalError(f"cannot create the journal {self.path}: {exc}") from exc
+            raise self._open_error("cannot create the journal", exc) from exc
         try:
             os.fchmod(fd, 0o600)  # exactly, whatever the umask
             write_all(fd, header_bytes(HEADER_SIZE), 0)

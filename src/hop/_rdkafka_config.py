@@ -163,15 +163,159 @@ def _common(
     return settings
 
 
+class _ChainedErrorCallback:
+    """hop's own ``error_cb`` (which decides when a client gives up), then the caller's
+    (``error_callback``); what the caller's raises is logged, never let into librdkafka."""
+
+    __slots__ = ("_first", "_then")
+
+    def __init__(self, first: Callable[[Any], None], then: Callable[[Any], object]) -> None:
+        self._first = first
+        self._then = then
+
+    def __call__(self, error: Any) -> None:
+        self._first(error)
+        try:
+            self._then(error)
+        except Exception:
+            logging.getLogger("hop.io").exception(
+                "the error callback %r raised; its exception is ignored", self._then
+            )
+
+
 def _apply_overrides(settings: Settings, overrides: Mapping[str, Any] | None) -> Settings:
     if overrides:
         for key in overrides:
+            if key == "error_cb":
+                if not callable(overrides[key]):
+                    raise ConfigurationError("error_cb must be callable")
+                continue
             if not isinstance(key, str) or ("." not in key and key != "debug"):
                 raise ConfigurationError(
                     f"{key!r} is not a librdkafka setting (settings are dotted names such as "
                     "'fetch.max.bytes')"
                 )
+        own_error_cb = settings.get("error_cb")
         settings.update(overrides)
+        if own_error_cb is not None and "error_cb" in overrides:
+            settings["error_cb"] = _ChainedErrorCallback(own_error_cb, overrides["error_cb"])
+    return settings
+
+
+# -- hop-client 0.13's keyword options of Stream.open -------------------------------------
+
+#: Compression codecs ``compression_type`` takes (librdkafka's ``compression.type``).
+COMPRESSION_TYPES = ("none", "gzip", "snappy", "lz4", "zstd")
+
+
+def _option_ms(name: str, value: object, minimum: int = 0) -> int:
+    """A duration option (a ``timedelta`` or seconds) in whole milliseconds."""
+    from ._duration import to_seconds
+
+    try:
+        seconds = to_seconds(value)
+    except TypeError:
+        raise ConfigurationError(
+            f"{name} must be a timedelta or a number of seconds, not {type(value).__name__}"
+        ) from None
+    if seconds < 0 or seconds != seconds:
+        raise ConfigurationError(f"{name} must not be negative, not {value!r}")
+    return max(minimum, int(seconds * 1000))
+
+
+def _option_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
+def _option_bytes(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive number of bytes, not {value!r}")
+    return value
+
+
+def _option_compression(name: str, value: object) -> str:
+    if not isinstance(value, str) or value.lower() not in COMPRESSION_TYPES:
+        raise ConfigurationError(
+            f"{name} must be one of {', '.join(COMPRESSION_TYPES[1:])} (or 'none'), not {value!r}"
+        )
+    return value.lower()
+
+
+def _option_callback(name: str, value: object) -> Callable[[Any], object]:
+    if not callable(value):
+        raise ConfigurationError(f"{name} must be callable, not {type(value).__name__}")
+    return value
+
+
+#: Each 0.13 option that is a librdkafka setting: the setting and how its value is read.
+_OPTION_SETTINGS: dict[str, tuple[str, Callable[[str, object], object]]] = {
+    "produce_backoff_time": (
+        "retry.backoff.ms",
+        lambda name, value: _option_ms(name, value, minimum=1),
+    ),
+    "use_idempotence": ("enable.idempotence", _option_bool),
+    "reconnect_backoff_time": ("reconnect.backoff.ms", _option_ms),
+    "reconnect_max_time": ("reconnect.backoff.max.ms", _option_ms),
+    "compression_type": ("compression.type", _option_compression),
+    "message_max_bytes": ("message.max.bytes", _option_bytes),
+    "offset_commit_interval": ("auto.commit.interval.ms", _option_ms),
+    "check_crcs": ("check.crcs", _option_bool),
+    "error_callback": ("error_cb", _option_callback),
+}
+
+#: hop-client 0.13's keyword options of ``Stream.open`` that become librdkafka settings,
+#: by mode. (``produce_timeout`` is hop's own option too; ``read_forever`` is ``until_eos``.)
+WRITE_OPTION_NAMES = frozenset(
+    {
+        "produce_backoff_time",
+        "use_idempotence",
+        "reconnect_backoff_time",
+        "reconnect_max_time",
+        "compression_type",
+        "message_max_bytes",
+        "error_callback",
+    }
+)
+READ_OPTION_NAMES = frozenset(
+    {
+        "offset_commit_interval",
+        "check_crcs",
+        "reconnect_backoff_time",
+        "reconnect_max_time",
+        "error_callback",
+    }
+)
+
+
+def option_settings(options: Mapping[str, object]) -> Settings:
+    """librdkafka settings for hop-client 0.13's keyword options of ``Stream.open``.
+
+    ``produce_backoff_time`` → ``retry.backoff.ms`` (at least 1 ms), ``use_idempotence`` →
+    ``enable.idempotence``, ``reconnect_backoff_time`` / ``reconnect_max_time`` →
+    ``reconnect.backoff.ms`` / ``reconnect.backoff.max.ms``, ``compression_type`` →
+    ``compression.type``, ``message_max_bytes`` → ``message.max.bytes``,
+    ``offset_commit_interval`` → ``auto.commit.interval.ms``, ``check_crcs`` →
+    ``check.crcs``, ``error_callback`` → ``error_cb`` (called after hop's own, see
+    ``_apply_overrides``). Durations are ``timedelta`` objects or seconds. An option given
+    as None is left unset.
+
+    Args:
+        options: option name to value; every name must be one of ``_OPTION_SETTINGS``.
+
+    Returns:
+        The settings, to pass on as overrides (``config``).
+
+    Raises:
+        ConfigurationError: a value of the wrong type or out of range, naming the option.
+    """
+    settings: Settings = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        setting, read = _OPTION_SETTINGS[name]
+        settings[setting] = read(name, value)
     return settings
 
 

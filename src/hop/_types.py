@@ -34,15 +34,26 @@ DeliveryCallback: TypeAlias = Callable[
 ]
 
 
+#: An error callback (``error_callback``): ``callback(kafka_error)``, for client-wide errors.
+ErrorCallback: TypeAlias = Callable[[confluent_kafka.KafkaError], object]
+
+
 class WriteOptions(TypedDict, total=False):
     """The options ``Stream.open(url, "w", ...)`` takes by keyword, for callers that pass
-    them on (``RobustProducer(**options)``)."""
+    them on (``RobustProducer(**options)``); the last seven are hop-client 0.13's."""
 
     group_id: str | None
     ignoretest: bool
     produce_timeout: Seconds
     connect_timeout: Seconds | None
     config: ConfigArg
+    produce_backoff_time: Seconds | None
+    use_idempotence: bool | None
+    reconnect_backoff_time: Seconds | None
+    reconnect_max_time: Seconds | None
+    compression_type: str | None
+    message_max_bytes: int | None
+    error_callback: ErrorCallback | None
 
 
 class StartPosition(Enum):

@@ -15,7 +15,8 @@ The tree::
     │   ├── UnsafeXMLError                    XML refused for safety (entities, expansion bombs)
     │   └── JSONDecodeError (json.JSONDecodeError)  invalid JSON text (JSONBlob, ExternalMessage)
     ├── LocalBrokerError                      the local test broker cannot run
-    ├── JournalError                          the robust publisher's journal cannot be used
+    ├── JournalError (RuntimeError)           the robust publisher's journal cannot be used
+    │   ├── JournalPermissionError (PermissionError)    the file may not be opened or created
     │   └── JournalCorruptError               a bad CRC, length or truncation, with file and offset
     └── KafkaError (confluent_kafka.KafkaException)  an error reported by Kafka / librdkafka
         ├── BrokerUnavailableError (ConnectionError)   no broker (leader, coordinator) reachable
@@ -62,6 +63,7 @@ __all__ = [
     "JSONDecodeError",
     "JournalCorruptError",
     "JournalError",
+    "JournalPermissionError",
     "KafkaError",
     "KafkaTimeoutError",
     "LocalBrokerError",
@@ -161,8 +163,18 @@ class LocalBrokerError(HopError):
     """The local Kafka-protocol broker cannot be found, started or reached."""
 
 
-class JournalError(HopError):
-    """The robust publisher's journal cannot be used."""
+class JournalError(HopError, RuntimeError):
+    """The robust publisher's journal cannot be used (a failed append, say); a
+    ``RuntimeError``, as hop-client 0.13 raised."""
+
+
+class JournalPermissionError(JournalError, PermissionError):
+    """The journal file cannot be opened or created for lack of permission; a
+    ``PermissionError``, as hop-client 0.13 raised (``errno`` and ``filename`` are set)."""
+
+    def __str__(self) -> str:
+        # hop's one-line message, not OSError's "[Errno 13] ..." layout.
+        return str(self.args[0]) if self.args else ""
 
 
 class JournalCorruptError(JournalError):

@@ -16,6 +16,8 @@ docs/architecture.md).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
@@ -30,6 +32,7 @@ from ._read_state import _check_start_at
 from ._types import AuthArg as AuthArg
 from ._types import ConfigArg as ConfigArg
 from ._types import DeliveryCallback as DeliveryCallback
+from ._types import ErrorCallback as ErrorCallback
 from ._types import Headers as Headers
 from ._types import HeadersArg as HeadersArg
 from ._types import Metadata, StartPosition
@@ -75,12 +78,17 @@ def _resolve_auth(auth: object, url: KafkaURL) -> _rdkafka_config.AuthLike | Non
             creds, list(url.hostnames), url.username
         )
         return chosen
-    if all(hasattr(auth, name) for name in ("username", "password", "protocol", "mechanism")):
+    if _is_auth(auth):
         single = cast(_rdkafka_config.AuthLike, auth)
         return single
     raise ConfigurationError(
         f"auth must be True, False, an Auth or a list of Auth, not {type(auth).__name__}"
     )
+
+
+def _is_auth(value: object) -> bool:
+    """Whether a value is one credential (an ``Auth`` or anything that looks like one)."""
+    return all(hasattr(value, name) for name in ("username", "password", "protocol", "mechanism"))
 
 
 class _Unset(Enum):
@@ -95,6 +103,32 @@ _OPEN_OPTIONS = {
     "r": {"start_at", "until_eos", "skip_duplicates", "session_timeout", "config"},
     "w": {"produce_timeout", "connect_timeout", "config"},
 }
+# hop-client 0.13's keyword options that become librdkafka settings (_rdkafka_config), by
+# mode; read_forever (reading) is until_eos the other way round.
+_013_OPTIONS = {
+    "r": _rdkafka_config.READ_OPTION_NAMES,
+    "w": _rdkafka_config.WRITE_OPTION_NAMES,
+}
+_013_READ_ONLY = (_rdkafka_config.READ_OPTION_NAMES - _rdkafka_config.WRITE_OPTION_NAMES) | {
+    "read_forever"
+}
+_013_WRITE_ONLY = _rdkafka_config.WRITE_OPTION_NAMES - _rdkafka_config.READ_OPTION_NAMES
+# Names of ignored options already warned about: each is warned about once per process.
+_WARNED_OPTIONS: set[str] = set()
+
+
+def _ignore_option(name: str, mode: str) -> None:
+    """Warn, once per name, that ``Stream.open`` ignores an option (0.13 ignored it silently)."""
+    if name in _WARNED_OPTIONS:
+        return
+    _WARNED_OPTIONS.add(name)
+    if mode == "w" and name in _013_READ_ONLY:
+        why = "is a reading option, ignored when writing"
+    elif mode == "r" and name in _013_WRITE_ONLY:
+        why = "is a writing option, ignored when reading"
+    else:
+        why = "is not an option of Stream.open; ignored"
+    warnings.warn(f"Stream.open: {name!r} {why}", UserWarning, stacklevel=3)
 
 
 class Stream:
@@ -123,10 +157,42 @@ class Stream:
         connect_timeout: Seconds | _Unset | None = _UNSET,
     ) -> None:
         self.connect_timeout = connect_timeout
-        self.auth = auth
+        self._auth_given: AuthArg = auth
+        self._auth_loaded: Sequence[_rdkafka_config.AuthLike] | None = None
         self.start_at = _check_start_at(start_at)
         self.until_eos = until_eos
         self.skip_duplicates = skip_duplicates
+
+    @property
+    def auth(self) -> Sequence[_rdkafka_config.AuthLike] | None:
+        """The credentials this stream chooses from, as hop-client 0.13 gave them.
+
+        None for ``auth=False``; for ``auth=True`` the list ``hop.auth.load_auth()``
+        returns, loaded on first use (here or by ``open``) and kept; ``[auth]`` for a single
+        ``Auth``; anything else as given. Setting it replaces what the stream was given.
+        """
+        given = self._auth_given
+        if given is True:
+            if self._auth_loaded is None:
+                from . import auth as hop_auth
+
+                self._auth_loaded = hop_auth.load_auth()
+            return self._auth_loaded
+        if given is False or given is None:
+            return None
+        if _is_auth(given):
+            return [cast(_rdkafka_config.AuthLike, given)]
+        return cast(Sequence[_rdkafka_config.AuthLike], given)
+
+    @auth.setter
+    def auth(self, value: AuthArg) -> None:
+        self._auth_given = value
+        self._auth_loaded = None
+
+    def _credential(self, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
+        """The credential for ``url``: stored ones are loaded once per stream (``auth``)."""
+        given = self._auth_given
+        return _resolve_auth(self.auth if given is True else given, url)
 
     @overload
     def open(
@@ -141,6 +207,12 @@ class Stream:
         skip_duplicates: bool | int = ...,
         session_timeout: Seconds | None = ...,
         config: ConfigArg = ...,
+        read_forever: bool = ...,
+        offset_commit_interval: Seconds | None = ...,
+        check_crcs: bool | None = ...,
+        reconnect_backoff_time: Seconds | None = ...,
+        reconnect_max_time: Seconds | None = ...,
+        error_callback: ErrorCallback | None = ...,
     ) -> Consumer: ...
 
     @overload
@@ -154,6 +226,13 @@ class Stream:
         produce_timeout: Seconds = ...,
         connect_timeout: Seconds | None = ...,
         config: ConfigArg = ...,
+        produce_backoff_time: Seconds | None = ...,
+        use_idempotence: bool | None = ...,
+        reconnect_backoff_time: Seconds | None = ...,
+        reconnect_max_time: Seconds | None = ...,
+        compression_type: str | None = ...,
+        message_max_bytes: int | None = ...,
+        error_callback: ErrorCallback | None = ...,
     ) -> Producer: ...
 
     @overload
@@ -171,6 +250,16 @@ class Stream:
         produce_timeout: Seconds = ...,
         connect_timeout: Seconds | None = ...,
         config: ConfigArg = ...,
+        read_forever: bool = ...,
+        offset_commit_interval: Seconds | None = ...,
+        check_crcs: bool | None = ...,
+        produce_backoff_time: Seconds | None = ...,
+        use_idempotence: bool | None = ...,
+        reconnect_backoff_time: Seconds | None = ...,
+        reconnect_max_time: Seconds | None = ...,
+        compression_type: str | None = ...,
+        message_max_bytes: int | None = ...,
+        error_callback: ErrorCallback | None = ...,
     ) -> Consumer | Producer: ...
 
     def open(
@@ -187,6 +276,7 @@ class Stream:
         produce_timeout: Seconds | _Unset = _UNSET,
         connect_timeout: Seconds | _Unset | None = _UNSET,
         config: ConfigArg | _Unset = _UNSET,
+        **kwargs: Any,
     ) -> Consumer | Producer:
         """Open a Kafka URL.
 
@@ -202,10 +292,26 @@ class Stream:
             produce_timeout: (writing) a timedelta or seconds; 0 = wait forever.
             connect_timeout: (writing) seconds to wait for some broker to answer at all,
                 default 15; None or 0 = wait forever.
-            config: extra librdkafka settings.
+            config: extra librdkafka settings (applied last; ``error_cb`` there is called
+                after hop's own).
+            **kwargs: hop-client 0.13's options. Writing: ``produce_backoff_time``
+                (librdkafka ``retry.backoff.ms``, at least 1 ms), ``use_idempotence``
+                (``enable.idempotence``), ``compression_type`` (gzip, snappy, lz4 or zstd;
+                ``compression.type``), ``message_max_bytes`` (``message.max.bytes``).
+                Reading: ``read_forever`` (False: stop at the end of the stream, as
+                ``until_eos=True``), ``offset_commit_interval``
+                (``auto.commit.interval.ms``), ``check_crcs`` (``check.crcs``). Both:
+                ``reconnect_backoff_time`` / ``reconnect_max_time``
+                (``reconnect.backoff.ms`` / ``reconnect.backoff.max.ms``) and
+                ``error_callback`` (``error_cb``: called with each client-wide
+                ``confluent_kafka.KafkaError``, after hop's own handling). Durations are a
+                ``timedelta`` or seconds; None leaves an option unset. Any other name
+                (or an option of the other mode) is ignored, with one ``UserWarning`` per
+                name per process (0.13 ignored them silently).
 
             Settings from the general configuration file (``hop.configure``) fill in what
-            is not given. An option of the other mode is a ``ConfigurationError``.
+            is not given. One of hop's own options of the other mode is a
+            ``ConfigurationError``.
 
         Returns:
             A ``Consumer`` for ``"r"``, a ``Producer`` for ``"w"``.
@@ -235,11 +341,15 @@ class Stream:
             raise ConfigurationError(
                 f"unexpected option(s) for mode {mode!r}: {', '.join(sorted(unknown))}"
             )
+        legacy = self._legacy_options(mode, given, kwargs)
         options: dict[str, Any] = {**_configured_defaults(_OPEN_OPTIONS[mode]), **given}
+        if legacy:
+            # Explicit librdkafka settings (config) win over the options' translation.
+            options["config"] = {**legacy, **(options.get("config") or {})}
         if mode == "r":
             if not parsed.topics:
                 raise ConfigurationError(f"{parsed} names no topic: reading needs at least one")
-            credential = _resolve_auth(self.auth, parsed)
+            credential = self._credential(parsed)
             return Consumer(
                 parsed,
                 credential,
@@ -252,8 +362,34 @@ class Stream:
             )
         if "connect_timeout" not in given and self.connect_timeout is not _UNSET:
             options["connect_timeout"] = self.connect_timeout
-        credential = _resolve_auth(self.auth, parsed)
+        credential = self._credential(parsed)
         return Producer(parsed, credential, **options)
+
+    @staticmethod
+    def _legacy_options(mode: str, given: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """hop-client 0.13's keyword options: the librdkafka settings they make (through
+        ``_rdkafka_config.option_settings``); ``read_forever`` goes into ``given`` as
+        ``until_eos``; other names are ignored with a warning, once per name.
+
+        Raises:
+            ConfigurationError: a bad value, or ``read_forever`` contradicting ``until_eos``.
+        """
+        known: dict[str, Any] = {}
+        for name, value in kwargs.items():
+            if name in _013_OPTIONS[mode]:
+                known[name] = value
+            elif name == "read_forever" and mode == "r":
+                if not isinstance(value, bool):
+                    raise ConfigurationError(f"read_forever must be True or False, not {value!r}")
+                if given.get("until_eos", not value) is value:
+                    raise ConfigurationError(
+                        f"read_forever={value} contradicts until_eos={given['until_eos']}: "
+                        "give one of them"
+                    )
+                given["until_eos"] = not value
+            else:
+                _ignore_option(name, mode)
+        return _rdkafka_config.option_settings(known)
 
 
 def _configured_defaults(allowed: set[str]) -> dict[str, Any]:
@@ -274,8 +410,9 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
             them that exist.
         auth: as for ``Stream``.
         timeout: seconds to wait for the broker; -1 waits indefinitely. Either way, when
-            every broker refuses the connection, its name does not resolve, or the TLS
-            handshake or authentication fails, the answer comes within seconds.
+            every broker refuses the connection, or the TLS handshake or authentication
+            fails, the answer comes within seconds. A broker name that does not resolve is
+            retried until ``timeout``; with -1, it is an error within seconds too.
 
     Returns:
         A dict of topic name to ``confluent_kafka.admin.TopicMetadata``.
@@ -297,15 +434,19 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
     )
     # All topics, then filtered: asking for a named topic would create it on brokers that
     # create topics on metadata requests.
+    limit = None if timeout is None or timeout < 0 else float(timeout)
     try:
         metadata = _cluster_metadata(
             client,
             errors,
             context,
             topic=None,
-            timeout=None if timeout is None or timeout < 0 else float(timeout),
+            timeout=limit,
             serve=lambda: client.poll(0.1),
             fail_fast=True,
+            # A name may resolve later (DNS or the network coming up): wait for it as long
+            # as the caller said; without a limit, waiting for ever would look like a hang.
+            wait_for_names=limit is not None,
         )
     finally:
         # Closed at once: a client refused or unable to connect goes on trying otherwise.

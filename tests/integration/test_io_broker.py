@@ -21,6 +21,7 @@ from hop.errors import (
     AuthenticationError,
     BrokerUnavailableError,
     DeliveryError,
+    MessageTooLargeError,
     StreamStateError,
 )
 from hop.io import Consumer, Metadata, Producer, StartPosition, Stream, list_topics
@@ -456,3 +457,69 @@ def test_a_refused_credential_is_an_authentication_error_not_a_hang(
                 list(consumer)
     assert time.monotonic() - started < 8
     assert "not-the-password" not in str(info.value)
+
+
+# -- issue 19 item 14: hop-client 0.13's keyword options of Stream.open ------------------------
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_compression_type_round_trip(topic_url: str, codec: str) -> None:
+    bodies = [f"compressible {codec} alert {i} ".encode() * 50 for i in range(5)]
+    with Stream(auth=False).open(topic_url, "w", compression_type=codec) as producer:
+        for body in bodies:
+            producer.write(body)
+    # Several partitions: order is kept per partition only.
+    assert sorted(bytes(message) for message, _ in read_all(topic_url)) == bodies
+
+
+def test_read_forever_false_ends_at_the_end_of_the_stream(topic_url: str) -> None:
+    write_all(topic_url, [{"n": 1}, {"n": 2}, {"n": 3}])
+    stream = Stream(auth=False, start_at=StartPosition.EARLIEST)
+    with stream.open(topic_url, "r", read_forever=False) as consumer:
+        read = [content(message) for message in consumer]
+        assert sorted(read, key=str) == [{"n": 1}, {"n": 2}, {"n": 3}]
+    # read_forever=True overrides a stream that stops at the end.
+    stopper = threading.Timer(3.0, lambda: opened.stop())
+    with EARLIEST_EOS.open(topic_url, "r", read_forever=True) as opened:
+        stopper.start()
+        started = time.monotonic()
+        assert len(list(opened)) == 3
+        assert time.monotonic() - started >= 2.5  # went on waiting until stopped
+
+
+def test_error_callback_hears_of_an_unreachable_broker() -> None:
+    url = f"kafka://127.0.0.1:{free_port()}/t"
+    heard: list[confluent_kafka.KafkaError] = []
+    producer = Stream(auth=False).open(url, "w", connect_timeout=2, error_callback=heard.append)
+    producer.write(b"lost")
+    with pytest.raises(BrokerUnavailableError):
+        producer.close()
+    assert heard and all(isinstance(error, confluent_kafka.KafkaError) for error in heard)
+    read_heard: list[confluent_kafka.KafkaError] = []
+    with pytest.raises(BrokerUnavailableError):
+        Stream(auth=False).open(url, "r", error_callback=read_heard.append)
+    assert read_heard and all(isinstance(error, confluent_kafka.KafkaError) for error in heard)
+
+
+def test_message_max_bytes_is_enforced_at_write(topic_url: str) -> None:
+    with Stream(auth=False).open(topic_url, "w", message_max_bytes=2_000) as producer:
+        with pytest.raises(MessageTooLargeError, match="2,000"):
+            producer.write(b"x" * 5_000)
+        producer.write(b"small")
+    assert [bytes(message) for message, _ in read_all(topic_url)] == [b"small"]
+
+
+# -- issue 19, section 3: list_topics honours its timeout on a name that does not resolve -------
+
+
+def test_list_topics_waits_its_timeout_for_a_name_to_resolve() -> None:
+    url = "kafka://no-such-host.invalid/"
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailableError, match="within 4 s \\(host name not resolved\\)"):
+        list_topics(url, auth=False, timeout=4)
+    assert 3.5 <= time.monotonic() - started < 15
+    # Without a timeout (-1: no limit) it does not wait for ever: it says so at once.
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailableError, match="host name not resolved"):
+        list_topics(url, auth=False)
+    assert time.monotonic() - started < 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -368,3 +369,173 @@ def test_connection_failures_are_quiet_within_the_connect_timeout(
         errors.quiet_until = 0.0
         errors(refused)
     assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.WARNING]
+
+
+# --- issue 19 item 13: Stream.auth as in 0.13 ----------------------------------------------------
+
+
+def test_stream_auth_is_what_013_gave(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hop import auth as hop_auth
+
+    stored = [hop_auth.Auth("stored", "pw", host="a.example")]
+    loads: list[int] = []
+
+    def load_auth(config_file: object = None) -> list[hop_auth.Auth]:
+        loads.append(1)
+        return stored
+
+    monkeypatch.setattr(hop_auth, "load_auth", load_auth)
+    assert Stream(auth=False).auth is None
+    stream = Stream(auth=True)
+    assert loads == []  # loaded on first access, not before
+    assert stream.auth is stored
+    assert stream.auth is stored
+    assert loads == [1]  # and cached
+    single = hop_auth.Auth("one", "pw")
+    assert Stream(auth=single).auth == [single]
+    several = [single, hop_auth.Auth("two", "pw")]
+    assert Stream(auth=several).auth is several
+    odd: Any = "anything else"
+    assert Stream(auth=odd).auth is odd
+
+
+def test_a_stream_on_stored_credentials_loads_them_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hop import auth as hop_auth
+
+    loads: list[int] = []
+
+    def load_auth(config_file: object = None) -> list[hop_auth.Auth]:
+        loads.append(1)
+        return [hop_auth.Auth("user", "pw", host="127.0.0.1", ssl=False, method="PLAIN")]
+
+    monkeypatch.setattr(hop_auth, "load_auth", load_auth)
+    stream = Stream(auth=True)
+    for _ in range(2):
+        with stream.open("kafka://127.0.0.1:1/t", "w") as producer:
+            assert producer.auth is not None and producer.auth.username == "user"
+    assert loads == [1]
+
+
+# --- issue 19 item 14: 0.13's keyword options of Stream.open ------------------------------------
+
+
+class _Captured(Exception):
+    """Raised by a fake librdkafka client once it has the settings it was made with."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__("captured")
+        self.settings = settings
+
+
+def _settings_of(
+    monkeypatch: pytest.MonkeyPatch, mode: str, url: str = "kafka://127.0.0.1:1/t", **kwargs: Any
+) -> dict[str, Any]:
+    """The librdkafka settings ``Stream(auth=False).open(url, mode, **kwargs)`` makes."""
+
+    def fake(settings: dict[str, Any]) -> None:
+        raise _Captured(dict(settings))
+
+    monkeypatch.setattr(confluent_kafka, "Producer" if mode == "w" else "Consumer", fake)
+    with pytest.raises(_Captured) as info:
+        Stream(auth=False).open(url, mode, **kwargs)
+    monkeypatch.undo()
+    return info.value.settings
+
+
+def test_013_write_options_become_librdkafka_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+    settings = _settings_of(
+        monkeypatch,
+        "w",
+        produce_timeout=timedelta(seconds=12),
+        produce_backoff_time=timedelta(microseconds=10),
+        use_idempotence=True,
+        reconnect_backoff_time=timedelta(milliseconds=250),
+        reconnect_max_time=timedelta(seconds=5),
+        compression_type="zstd",
+        message_max_bytes=2_000_000,
+        error_callback=seen.append,
+    )
+    assert settings["message.timeout.ms"] == 12_000
+    assert settings["retry.backoff.ms"] == 1  # at least 1 ms
+    assert settings["enable.idempotence"] is True
+    assert settings["reconnect.backoff.ms"] == 250
+    assert settings["reconnect.backoff.max.ms"] == 5_000
+    assert settings["compression.type"] == "zstd"
+    assert settings["message.max.bytes"] == 2_000_000
+    # The caller's error callback is called after hop's own (which stays in charge).
+    error = confluent_kafka.KafkaError(confluent_kafka.KafkaError._ALL_BROKERS_DOWN)
+    settings["error_cb"](error)
+    assert seen == [error]
+    # produce_timeout 0 never times out; the backoff in seconds as well.
+    settings = _settings_of(monkeypatch, "w", produce_timeout=0, produce_backoff_time=0.5)
+    assert settings["message.timeout.ms"] == 0
+    assert settings["retry.backoff.ms"] == 500
+
+
+def test_013_read_options_become_librdkafka_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+    settings = _settings_of(
+        monkeypatch,
+        "r",
+        offset_commit_interval=timedelta(seconds=2),
+        check_crcs=True,
+        reconnect_backoff_time=timedelta(milliseconds=50),
+        reconnect_max_time=timedelta(seconds=3),
+        error_callback=seen.append,
+        read_forever=False,
+    )
+    assert settings["auto.commit.interval.ms"] == 2_000
+    assert settings["check.crcs"] is True
+    assert settings["reconnect.backoff.ms"] == 50
+    assert settings["reconnect.backoff.max.ms"] == 3_000
+    assert settings["enable.partition.eof"] is True  # read_forever=False: until the end
+    error = confluent_kafka.KafkaError(confluent_kafka.KafkaError._TRANSPORT)
+    settings["error_cb"](error)
+    assert seen == [error]
+    assert _settings_of(monkeypatch, "r", read_forever=True)["enable.partition.eof"] is False
+
+
+def test_013_options_give_way_to_explicit_librdkafka_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = _settings_of(
+        monkeypatch, "w", compression_type="gzip", config={"compression.type": "lz4"}
+    )
+    assert settings["compression.type"] == "lz4"
+
+
+def test_unknown_open_options_are_ignored_with_one_warning_each() -> None:
+    url = "kafka://127.0.0.1:1/t"
+    with pytest.warns(UserWarning, match="frobnicate_19") as caught:
+        Stream(auth=False).open(url, "w", frobnicate_19=1).close()  # type: ignore[call-overload]
+    assert len(caught) == 1 and "ignored" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Once per name.
+        Stream(auth=False).open(url, "w", frobnicate_19=2).close()  # type: ignore[call-overload]
+    with pytest.warns(UserWarning, match="read_forever.*reading option.*ignored when writing"):
+        Stream(auth=False).open(url, "w", read_forever=False).close()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"compression_type": "brotli"}, "compression_type"),
+        ({"error_callback": 42}, "error_callback"),
+        ({"message_max_bytes": "big"}, "message_max_bytes"),
+        ({"use_idempotence": "yes"}, "use_idempotence"),
+        ({"produce_backoff_time": "soon"}, "produce_backoff_time"),
+        ({"reconnect_max_time": -1}, "reconnect_max_time"),
+    ],
+)
+def test_bad_013_option_values_are_configuration_errors(
+    kwargs: dict[str, Any], needle: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=needle):
+        Stream(auth=False).open("kafka://127.0.0.1:1/t", "w", **kwargs)
+
+
+def test_read_forever_and_until_eos_must_agree() -> None:
+    with pytest.raises(ConfigurationError, match="read_forever"):
+        Stream(auth=False).open("kafka://127.0.0.1:1/t", "r", read_forever=False, until_eos=False)

@@ -15,14 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hop._journal import HEADER_SIZE, PublicationJournal
+from hop._journal import HEADER_SIZE, BytesLike, HeadersLike, PublicationJournal
 from hop._journal_format import header_bytes
 from hop.errors import JournalCorruptError, JournalError
 
 HERE = Path(__file__).parent
 
 
-def _drain(journal: PublicationJournal) -> list[tuple[int, bytes, list[tuple[str, bytes]]]]:
+def _drain(journal: PublicationJournal) -> list[tuple[int, bytes, HeadersLike | None]]:
     taken = []
     while (item := journal.get_next_message_to_send()) is not None:
         seq, message, _, headers, _ = item
@@ -99,7 +99,7 @@ def test_requeued_message_goes_before_newer_ones(tmp_path: Path) -> None:
         assert first is not None and second is not None
         journal.requeue_message(first[0])
         assert journal.get_next_message_to_send() == first
-        assert journal.get_next_message_to_send() == (2, b"c", None, [], None)
+        assert journal.get_next_message_to_send() == (2, b"c", None, None, None)
         with pytest.raises(JournalError, match="not in flight"):
             journal.requeue_message(99)
         with pytest.raises(JournalError, match="not in flight"):
@@ -140,12 +140,15 @@ def test_set_aside_message_stops_being_sent_but_stays_in_the_journal(tmp_path: P
 @pytest.mark.parametrize(
     ("args", "kwargs", "expected"),
     [
-        ((5,), {}, "message must be bytes"),  # bytes(5) would be five zero bytes
-        (("text",), {}, "message must be bytes"),
-        ((b"m",), {"key": 7}, "key must be bytes"),
+        ((5,), {}, "message must be str or bytes"),  # bytes(5) would be five zero bytes
+        (([1, 2],), {}, "message must be str or bytes"),
+        (("\udcff",), {}, "not valid UTF-8"),
+        ((b"m",), {"key": 7}, "key must be str or bytes"),
         ((b"m",), {"topic": b"t"}, "topic must be a str"),
         ((b"m",), {"headers": [(1, b"v")]}, "headers"),
-        ((b"m", None, [("n", "not bytes")]), {}, "headers"),
+        ((b"m", None, [("n", 5)]), {}, "headers"),
+        ((b"m", None, [(b"\xff", b"v")]), {}, "headers"),  # a bytes name that is not UTF-8
+        ((b"m", None, [("n",)]), {}, "headers"),
         ((b"m",), {"headers": [("n" * 70_000, b"v")]}, "headers"),
     ],
 )
@@ -166,9 +169,10 @@ def test_delivery_callback_marks_sent_or_requeues(tmp_path: Path) -> None:
         journal.queue_message(b"b")
         (a, _, _), (b, _, _) = _drain(journal)
         journal.get_delivery_callback(a, lock)(None, object())
+        # An error that cannot say whether it is retriable is retried.
         journal.get_delivery_callback(b, lock)(object(), object())
         assert journal.pending_count() == 1
-        assert journal.get_next_message_to_send() == (b, b"b", None, [], None)
+        assert journal.get_next_message_to_send() == (b, b"b", None, None, None)
         assert not lock.locked()
         PublicationJournal.error_callback("broker down")  # logs, never raises
 
@@ -356,4 +360,209 @@ def test_any_message_survives_replay_unchanged(
         ]
         assert [journal.get_message_destination(seq) for seq, _, _ in replayed] == [
             (topic, key) for _, _, topic, key in messages
+        ]
+
+
+# --- issue 19 items 18-21: hop-client 0.13's journal interface ---------------------------------
+
+
+def test_topics_with_messages_in_flight(tmp_path: Path) -> None:
+    with PublicationJournal(tmp_path / "j") as journal:
+        assert journal.topics_with_messages_in_flight() == set()
+        for topic in ("a", "b", "a", "c", None):
+            journal.queue_message(b"m", topic)
+        assert journal.topics_with_messages_in_flight() == set()  # queued, not handed out
+        taken = [journal.get_next_message_to_send() for _ in range(4)]
+        seqs = [item[0] for item in taken if item is not None]
+        assert journal.topics_with_messages_in_flight() == {"a", "b", "c"}
+        journal.mark_message_sent(seqs[1])  # b
+        assert journal.topics_with_messages_in_flight() == {"a", "c"}
+        journal.requeue_message(seqs[3])  # c
+        assert journal.topics_with_messages_in_flight() == {"a"}
+        journal.mark_message_sent(seqs[0])  # one of the two for a
+        assert journal.topics_with_messages_in_flight() == {"a"}
+        journal.mark_message_sent(seqs[2])
+        assert journal.topics_with_messages_in_flight() == set()
+        # Taken in a batch counts as well; a message for the producer's own topic is None.
+        journal.take_messages_to_send(10)
+        assert journal.topics_with_messages_in_flight() == {"c", None}
+
+
+def test_queue_message_takes_str_and_bytes_like_values(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    given_headers: list[tuple[str | BytesLike, str | BytesLike]] = [
+        ("name", "välue"),
+        (b"raw", bytearray(b"\x00\xff")),
+        ("m", memoryview(b"v")),
+    ]
+    with PublicationJournal(path) as journal:
+        journal.queue_message("héllo", "t", given_headers, "kéy")
+        journal.queue_message(bytearray(b"body"), None, None, memoryview(b"key"))
+        journal.queue_message(memoryview(b"plain"), "t", [])
+        first = journal.get_next_message_to_send()
+        second = journal.get_next_message_to_send()
+        third = journal.get_next_message_to_send()
+        # Within the session: body and key as bytes, headers exactly as given.
+        assert first == (0, "héllo".encode(), "t", given_headers, "kéy".encode())
+        assert second == (1, b"body", None, None, b"key")
+        assert third == (2, b"plain", "t", [], None)
+        assert first is not None and type(first[1]) is bytes and type(first[4]) is bytes
+        assert second is not None and type(second[1]) is bytes and type(second[4]) is bytes
+    with PublicationJournal(path) as journal:
+        # After reopening: headers as (str, bytes) pairs, [] when there were none.
+        assert journal.get_next_message_to_send() == (
+            0,
+            "héllo".encode(),
+            "t",
+            [("name", "välue".encode()), ("raw", b"\x00\xff"), ("m", b"v")],
+            "kéy".encode(),
+        )
+        assert journal.get_next_message_to_send() == (1, b"body", None, [], b"key")
+        assert journal.get_next_message_to_send() == (2, b"plain", "t", [], None)
+
+
+def test_queue_message_sends_normalised_headers_to_the_producer(tmp_path: Path) -> None:
+    with PublicationJournal(tmp_path / "j") as journal:
+        journal.queue_message("x", headers=[(b"a", "b")], key="k")
+        journal.queue_message(b"y")
+        # What the robust producer takes is always ready for the wire.
+        assert journal.take_messages_to_send(5) == [
+            (0, b"x", [("a", b"b")], None, b"k"),
+            (1, b"y", [], None, None),
+        ]
+
+
+class _Error:
+    """A stand-in for ``confluent_kafka.KafkaError``: only ``retriable()`` is asked."""
+
+    def __init__(self, retriable: bool) -> None:
+        self._retriable = retriable
+
+    def retriable(self) -> bool:
+        return self._retriable
+
+    def __str__(self) -> str:
+        return f"error (retriable={self._retriable})"
+
+
+class _Message:
+    def __init__(self, error: _Error | None = None) -> None:
+        self._error = error
+
+    def error(self) -> _Error | None:
+        return self._error
+
+
+def test_delivery_callback_follows_the_message_error_and_retriability(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with PublicationJournal(tmp_path / "j") as journal:
+        for body in (b"ok", b"msg-error-retriable", b"retriable", b"fatal", b"msg-error-fatal"):
+            journal.queue_message(body)
+        seqs = [seq for seq, _, _ in _drain(journal)]
+        cases = [
+            (None, _Message()),  # delivered: marked sent
+            (None, _Message(_Error(True))),  # the message's own error, retriable: requeued
+            (_Error(True), _Message()),  # retriable: requeued
+            (_Error(False), _Message()),  # not retriable: logged and dropped
+            (None, _Message(_Error(False))),  # the message's own error, not retriable: dropped
+        ]
+        with caplog.at_level(logging.WARNING, logger="hop.robust_publisher"):
+            for seq, (error, message) in zip(seqs, cases, strict=True):
+                journal.get_delivery_callback(seq)(error, message)
+        assert not journal.has_messages_in_flight()
+        assert [body for _, body, _ in _drain(journal)] == [b"msg-error-retriable", b"retriable"]
+        assert journal.pending_count() == 2
+        assert caplog.text.count("dropped") == 2
+
+
+def test_a_journal_that_cannot_be_opened_is_a_permission_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j"
+    PublicationJournal(path).close()
+    real_open = os.open
+
+    def refusing_open(name: object, *args: object, **kwargs: object) -> int:
+        if os.fspath(name) == os.fspath(path):  # type: ignore[call-overload]
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    # The tests run as root, whom file modes do not stop: the refusal is simulated.
+    monkeypatch.setattr(os, "open", refusing_open)
+    with pytest.raises(PermissionError, match="cannot open the journal") as info:
+        PublicationJournal(path)
+    assert isinstance(info.value, JournalError)
+    assert info.value.filename == os.fspath(path)
+
+
+def test_a_journal_the_user_cannot_read_is_a_permission_error(tmp_path: Path) -> None:
+    # As a user who may not read the file: root cannot be refused, so as root the child
+    # becomes nobody once hop is imported (the interpreter's own files may be root's only).
+    code = (
+        "import os, sys\n"
+        "from hop._journal import PublicationJournal\n"
+        "if os.geteuid() == 0:\n"
+        "    os.setuid(65534)\n"
+        "try:\n"
+        "    PublicationJournal(sys.argv[1])\n"
+        "except PermissionError as exc:\n"
+        "    print(type(exc).__name__, exc.errno, exc.filename == sys.argv[1])\n"
+        "    print(exc)\n"
+    )
+    journal = tmp_path / "j"
+    PublicationJournal(journal).close()
+    journal.chmod(0)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(journal)], capture_output=True, text=True, check=True
+    )
+    kind, message = result.stdout.splitlines()
+    assert kind == "JournalPermissionError 13 True", result.stderr
+    assert message.startswith(f"cannot open the journal {journal}: ")
+
+
+def test_a_failed_append_is_a_runtime_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with PublicationJournal(tmp_path / "j") as journal:
+
+        def no_space(capacity: int) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(journal, "_remap", no_space)
+        with pytest.raises(RuntimeError, match="cannot write to the journal") as info:
+            journal.queue_message(b"x" * 200_000)  # past the preallocated space
+        assert isinstance(info.value, JournalError)
+        monkeypatch.undo()
+        assert journal.queue_message(b"small") == 0  # nothing was recorded
+
+
+def test_damage_found_on_replay_is_a_runtime_error(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    path.write_bytes(b"not a journal at all, just text")
+    with pytest.raises(RuntimeError) as info:
+        PublicationJournal(path)
+    assert isinstance(info.value, JournalCorruptError)
+    assert issubclass(JournalError, RuntimeError)
+
+
+def test_queue_message_takes_a_mapping_or_an_iterator_of_headers(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    mapping: dict[str | BytesLike, str | BytesLike] = {"a": "1", b"b": b"2"}
+    with PublicationJournal(path) as journal:
+        journal.queue_message(b"m", headers=mapping)
+        journal.queue_message(b"n", headers=((name, b"v") for name in ("x", "y")))
+        assert journal.get_next_message_to_send() == (0, b"m", None, mapping, None)
+        # An iterator is used up by queueing: it comes back as the list it gave.
+        assert journal.get_next_message_to_send() == (
+            1,
+            b"n",
+            None,
+            [("x", b"v"), ("y", b"v")],
+            None,
+        )
+    with PublicationJournal(path) as journal:
+        assert _drain(journal) == [
+            (0, b"m", [("a", b"1"), ("b", b"2")]),
+            (1, b"n", [("x", b"v"), ("y", b"v")]),
         ]

@@ -19,6 +19,7 @@ from hop._journal import (
     COMPACT_MIN,
     HEADER_SIZE,
     LEGACY_BACKUP_SUFFIX,
+    HeadersLike,
     JournalMisuseError,
     PublicationJournal,
     _encode_queued,
@@ -26,7 +27,7 @@ from hop._journal import (
 from hop.errors import JournalCorruptError, JournalError
 from tests.support import legacy_journal as legacy
 
-Taken = tuple[int, bytes, str | None, list[tuple[str, bytes]], bytes | None]
+Taken = tuple[int, bytes, str | None, HeadersLike | None, bytes | None]
 
 
 def _drain(journal: PublicationJournal) -> list[Taken]:
@@ -57,7 +58,7 @@ def test_queue_message_takes_013s_argument_order_and_returns_its_tuple(tmp_path:
         assert _drain(journal) == [
             (0, b"one", "t1", [("h", b"v")], b"k"),
             (1, b"two", "t2", [("a", b"b")], None),
-            (2, b"three", None, [], None),
+            (2, b"three", None, None, None),  # headers as given (issue 19)
         ]
 
 
@@ -120,7 +121,7 @@ def test_a_013_journal_is_converted_and_its_backup_kept_until_all_is_delivered(
             (0, b"old layout", None, [("_id", b"\x01" * 16)], None),
             (1, b"keyed", "other.topic", [("a", b"1"), ("b", b"")], b"k2"),
             (2, b"unsent too", "gcn.circular", [], None),
-            (new, b"new", None, [], None),
+            (new, b"new", None, None, None),  # headers as given (issue 19)
         ]
         journal.mark_messages_sent([0, 1])
         journal.mark_message_sent(new)
