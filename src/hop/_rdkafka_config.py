@@ -6,14 +6,12 @@ comes from the functions here, so that a setting has one spelling and one defaul
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
 import certifi
-import confluent_kafka
 
 from ._url import KafkaURL
 from .errors import ConfigurationError
@@ -66,28 +64,15 @@ class AuthLike(Protocol):
     def token_endpoint(self) -> str | None: ...
 
 
-#: The first librdkafka that knows ``https.ca.location`` (2.11.0), as ``libversion()`` counts.
-_HTTPS_CA_SINCE = 0x020B0000
-
-
-@functools.cache
-def _knows_https_ca() -> bool:
-    return bool(confluent_kafka.libversion()[1] >= _HTTPS_CA_SINCE)
-
-
 def tls_settings(ssl_ca_location: str | None) -> Settings:
     """The TLS half of a secure connection: which CA certificates to trust.
 
-    ``ssl.ca.location`` for the brokers and ``https.ca.location`` for a token endpoint
-    (librdkafka 2.11 and later; earlier ones have no such setting) name the CA file, or
-    certifi's bundle without one: the OpenSSL inside confluent-kafka's wheels may not find
-    the system's store.
+    ``ssl.ca.location`` for the brokers and ``https.ca.location`` for a token endpoint name
+    the CA file, or certifi's bundle without one: the OpenSSL inside confluent-kafka's
+    wheels may not find the system's store.
     """
     location = ssl_ca_location or certifi.where()
-    settings: Settings = {"ssl.ca.location": location}
-    if _knows_https_ca():
-        settings["https.ca.location"] = location
-    return settings
+    return {"ssl.ca.location": location, "https.ca.location": location}
 
 
 def security_settings(auth: AuthLike | None) -> Settings:

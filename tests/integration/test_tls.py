@@ -113,13 +113,12 @@ def _settings(broker: TLSBroker, ca_file: Path | None, **extra: Any) -> dict[str
 
 
 def test_tls_settings_name_the_ca_file() -> None:
-    # https.ca.location (for a token endpoint) too, where librdkafka has it (2.11 and later).
-    has_https = confluent_kafka.libversion()[1] >= 0x020B0000
-    https = ["https.ca.location"] if has_https else []
-    assert tls_settings("/etc/ca.pem") == dict.fromkeys(["ssl.ca.location", *https], "/etc/ca.pem")
+    # https.ca.location (for a token endpoint) too: hop needs librdkafka 2.11, which has it.
+    names = ["ssl.ca.location", "https.ca.location"]
+    assert tls_settings("/etc/ca.pem") == dict.fromkeys(names, "/etc/ca.pem")
     # Without a CA file: certifi's bundle, not the system store confluent-kafka's OpenSSL
     # may not find.
-    assert tls_settings(None) == dict.fromkeys(["ssl.ca.location", *https], certifi.where())
+    assert tls_settings(None) == dict.fromkeys(names, certifi.where())
     assert _tls_half(Path("/etc/ca.pem")) == {
         "security.protocol": "SSL",
         "ssl.ca.location": "/etc/ca.pem",
