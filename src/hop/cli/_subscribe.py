@@ -19,6 +19,7 @@ from typing import IO, Any
 from ..io import Metadata, StartAt, StartPosition, Stream
 from ..models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
 from ._common import add_client_opts, add_logging_opts, on_interrupt, reader_gone
+from ._json import finite
 
 logger = logging.getLogger("hop.cli")
 
@@ -388,10 +389,13 @@ def render_json(message: MessageModel, metadata: Metadata) -> bytes:
         "base64": encoded,
     }
     try:
-        # json's shared default encoder is the fast path; only Avro values need more.
-        return json.dumps(record).encode("utf-8")
-    except TypeError:
-        return json.dumps(record, default=_json_default).encode("utf-8")
+        # json's shared default encoder is the fast path; only Avro values need more, and
+        # only NaN or an infinity (which standard JSON cannot hold) need rewriting.
+        return json.dumps(record, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError):
+        pass
+    record["content"] = finite(content)
+    return json.dumps(record, allow_nan=False, default=_json_default).encode("utf-8")
 
 
 def _save(directory: Path, message: MessageModel, metadata: Metadata) -> bytes:
