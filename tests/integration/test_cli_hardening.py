@@ -123,3 +123,77 @@ def test_publish_refuses_a_json_file_holding_nan_and_sends_nothing(
     assert f"{bad} is not a valid JSON message" in stderr and "NaN" in stderr
     assert "nothing was published" in stderr
     assert read_back(topic_url) == []
+
+
+# --- item 2: --save never follows a planted link ----------------------------------------------
+
+
+def _publish(url: str, *contents: Any) -> None:
+    with Stream(auth=False).open(url, "w") as producer:
+        for content in contents:
+            producer.write(JSONBlob(content))
+
+
+def test_save_does_not_follow_a_symlink_planted_at_a_file_name(
+    topic_url: str, topic: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "saved"
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious\n")
+    folder = saved / topic
+    folder.mkdir(parents=True)
+    # Links at every name the two messages may get (a fresh topic: offsets 0 and 1 of any
+    # partition), and at the first other name hop would try for offset 0.
+    planted = [f"{p}-{o}.json" for p in range(16) for o in (0, 1)] + [
+        f"{p}-0.1.json" for p in range(16)
+    ]
+    for name in planted:
+        (folder / name).symlink_to(victim)
+    _publish(topic_url, {"n": 0}, {"n": 1})
+    result = hop("subscribe", topic_url, "-s", "EARLIEST", "-e", "--save", saved, "--no-auth",
+                 env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert victim.read_bytes() == b"precious\n"
+    paths = [Path(line) for line in result.stdout.decode().splitlines()]
+    assert [p.parent for p in paths] == [folder, folder]
+    assert all(not p.is_symlink() and p.is_file() for p in paths)
+    assert sorted(json.loads(p.read_bytes())["n"] for p in paths) == [0, 1]
+    for path in paths:  # the next free name: PARTITION-OFFSET.N.json
+        partition, offset = path.name.split(".")[0].split("-")
+        expected = 2 if offset == "0" else 1
+        assert path.name == f"{partition}-{offset}.{expected}.json"
+    assert all((folder / name).is_symlink() for name in planted)  # left alone
+    assert "exists and is not this message" in result.stderr.decode()  # and said so
+    assert "exists" in result.stderr.decode()  # and said so
+
+
+def test_save_refuses_a_topic_directory_that_is_a_symlink(
+    topic_url: str, topic: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (saved / topic).symlink_to(elsewhere)
+    _publish(topic_url, {"n": 0})
+    result = hop("subscribe", topic_url, "-s", "EARLIEST", "-e", "--save", saved, "--no-auth",
+                 env=env)  # fmt: skip
+    assert result.returncode == 1
+    stderr = result.stderr.decode()
+    (error,) = [ln for ln in stderr.splitlines() if ln.startswith("hop subscribe: error: ")]
+    assert "symbolic link" in error and str(saved / topic) in error
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_saving_the_same_messages_again_keeps_the_files_and_adds_none(
+    topic_url: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "saved"
+    _publish(topic_url, {"n": 0})
+    args = ("subscribe", topic_url, "-s", "EARLIEST", "-e", "--save", saved, "--no-auth")
+    first = hop(*args, env=env)
+    second = hop(*args, env=env)
+    assert first.returncode == second.returncode == 0, second.stderr
+    assert first.stdout == second.stdout
+    (path,) = [Path(line) for line in first.stdout.decode().splitlines()]
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
