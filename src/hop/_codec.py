@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from hop._ratelimit import ONCE, RateLimiter
-from hop.errors import DecodeError
 
 logger = logging.getLogger("hop.models")
 
@@ -227,29 +226,18 @@ def _decode_headerless(body: bytes) -> MessageModel:
         return _decode_xml_headerless(body)
     if head.startswith(b"TITLE:"):
         try:
-            _check_notice_lines(bytes(body))
-            return GCNTextNotice.load(bytes(body))
+            raw = bytes(body)
+            return GCNTextNotice(raw=raw, fields=_notice_fields(raw.decode(), _NOTICE_KEY_LINE))
         except Exception as exc:
             return _as_blob(body, f"{type(exc).__name__}: {exc}", None, "a GCN text notice")
     return Blob(bytes(body))
 
 
-# A line of a GCN text notice: an upper-case KEY, a colon. (GCNTextNotice.load is more
-# lenient, for notices a user loads on purpose; recognising one by its looks is strict.)
+# A line of a GCN text notice that is neither blank nor indented (a continuation): an
+# upper-case KEY, a colon. (GCNTextNotice.load is more lenient, for notices a user loads on
+# purpose; recognising one by its looks is strict.) Checked in the same single pass that
+# reads the fields, so recognition takes time in proportion to the size too.
 _NOTICE_KEY_LINE = re.compile(r"[A-Z0-9][A-Z0-9_ ./()-]*:")
-
-
-def _check_notice_lines(body: bytes) -> None:
-    """Make sure every line is ``KEY: value``, indented (a continuation) or blank.
-
-    Raises:
-        DecodeError: a line is none of those.
-        UnicodeDecodeError: the text is not UTF-8.
-    """
-    for number, line in enumerate(body.decode("utf-8").splitlines(), start=1):
-        if line[:1].isspace() or not line.strip() or _NOTICE_KEY_LINE.match(line):
-            continue
-        raise DecodeError(f"line {number} is not 'KEY: value': {line!r:.80}")
 
 
 def _decode_xml_headerless(body: bytes) -> MessageModel:
@@ -348,6 +336,7 @@ from hop.models import (  # noqa: E402
     JSONBlob,
     MessageModel,
     VOEvent,
+    _notice_fields,
     format_name,
 )
 

@@ -14,6 +14,7 @@ import fcntl
 import logging
 import mmap
 import os
+import stat
 import struct
 import threading
 import weakref
@@ -371,10 +372,7 @@ class _JournalStore:
             Its file descriptor; the caller renames it into place.
         """
         temporary = self.path + suffix
-        try:
-            fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise JournalError(f"cannot create {temporary}: {exc}") from exc
+        fd = _create_exclusive(temporary)
         try:
             os.fchmod(fd, 0o600)
             self._lock_file(fd)
@@ -587,3 +585,44 @@ class _JournalStore:
         except OSError as exc:
             # Emptied but not shrunk (or not mapped: the next append maps it again).
             log.warning("%s: could not shrink the emptied journal: %s", self.path, exc)
+
+
+_EXCLUSIVE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _create_exclusive(path: str) -> int:
+    """Create ``path`` as a new file, 0600 from its first byte, never through a link.
+
+    Something already at the name (the temporary file of a compaction or a conversion) is
+    removed when it is a regular file of this user, which only a crashed run of this
+    journal's owner leaves (the journal is locked, and the name holds the process id); any
+    other thing there (a symbolic link, a directory, someone else's file) is never written
+    to nor removed: JournalError says what it is.
+
+    Raises:
+        JournalError: the file cannot be created.
+    """
+    try:
+        try:
+            return os.open(path, _EXCLUSIVE, 0o600)
+        except FileExistsError:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+                raise JournalError(
+                    f"cannot create {path}: {_what(info)} is in its place, and hop never "
+                    "writes through it (remove it)"
+                ) from None
+            os.unlink(path)  # a leftover of our own
+            return os.open(path, _EXCLUSIVE, 0o600)
+    except OSError as exc:
+        raise JournalError(f"cannot create {path}: {exc}") from exc
+
+
+def _what(info: os.stat_result) -> str:
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(info.st_mode):
+        return "a directory"
+    if stat.S_ISREG(info.st_mode):
+        return "another user's file"
+    return "a special file"

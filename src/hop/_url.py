@@ -15,7 +15,7 @@ from .errors import ConfigurationError
 DEFAULT_PORT = 9092
 
 _HOST_RE = re.compile(
-    r"""^(?:\[(?P<ipv6>[0-9A-Fa-f:.%a-zA-Z0-9]+)\]|(?P<host>[^\[\]:/@,\s\x00-\x1f\x7f]+))(?::(?P<port>[^:/,]*))?$"""
+    r"""^(?:\[(?P<ipv6>[0-9A-Fa-f:.%a-zA-Z0-9]+)\]|(?P<host>[^\[\]:/@%,\s\x00-\x1f\x7f]+))(?::(?P<port>[^:/,]*))?$"""
 )
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -69,7 +69,7 @@ def parse_url(url: str) -> KafkaURL:
     if not isinstance(url, str):
         raise ConfigurationError(f"a Kafka URL must be a str, not {type(url).__name__}")
     scheme, sep, rest = url.partition("://")
-    if not sep:
+    if not sep or not _SCHEME_NAME.fullmatch(scheme):
         raise ConfigurationError(
             f"not a Kafka URL: {_redact(url)!r} (expected kafka://host[:port]/topic)"
         )
@@ -80,9 +80,10 @@ def parse_url(url: str) -> KafkaURL:
     username: str | None = None
     if "@" in rest:
         # Topic names and hosts never hold '@', so the last one ends the userinfo, even
-        # when an unquoted password holds '/' or '@'.
+        # when an unquoted password holds '/' or '@'. The userinfo is decoded before it is
+        # split: a colon written as %3A still starts the password, which is dropped.
         userinfo, _, rest = rest.rpartition("@")
-        user = unquote(userinfo.split(":", 1)[0])
+        user = unquote(userinfo).split(":", 1)[0]
         username = user or None
     netloc, _, path = rest.partition("/")
     if "^" not in path:
@@ -112,7 +113,12 @@ def parse_url(url: str) -> KafkaURL:
 def _parse_host(part: str, url: str) -> tuple[str, int]:
     match = _HOST_RE.match(part.strip())
     if not match:
-        raise ConfigurationError(f"invalid broker address {part!r} in {_redact(url)!r}")
+        # The part may be "user:password" or "user%3Apassword" (a URL without its '@'):
+        # it is shown redacted, like the URL.
+        hint = " (an IPv6 address goes in brackets: [::1]:9092)" if part.count(":") > 1 else ""
+        raise ConfigurationError(
+            f"invalid broker address {_redact_broker(part)!r} in {_redact(url)!r}{hint}"
+        )
     host = match.group("ipv6") or match.group("host")
     if not host.isascii():
         try:
@@ -125,35 +131,63 @@ def _parse_host(part: str, url: str) -> tuple[str, int]:
     if port_text is None or port_text == "":
         return host, DEFAULT_PORT
     # isdigit() alone accepts '²', which int() refuses.
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()):
+        # Not a number: perhaps a password ("user:password" without the '@'), never shown.
+        raise ConfigurationError(
+            f"invalid port in {_redact(url)!r}: a port is a number from 1 to 65535"
+        )
+    if not 0 < int(port_text) < 65536:
         raise ConfigurationError(f"invalid port {port_text!r} in {_redact(url)!r}")
     return host, int(port_text)
 
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:?/+")
+_SCHEME_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+# Where the userinfo ends: the last '@', written as is or percent-encoded.
+_USERINFO_END = re.compile(r"(?:@|%40)(?!.*(?:@|%40))", re.IGNORECASE | re.DOTALL)
+_PORT = re.compile(r":[0-9]*")
 
 
 def redact_url(url: str) -> str:
     """The URL with any userinfo (username and password) replaced by ``***``.
 
     Used for every URL that appears in an error or a log line: it copes with malformed URLs
-    too (``kafka:/user:pw@host``, ``kafka//user:pw@host``, a password holding ``/``), since
-    those are the ones that end up in error messages.
+    too (``kafka:/user:pw@host``, ``kafka//user:pw@host``, a password holding ``/``, the
+    ``@`` or ``:`` percent-encoded as ``%40`` or ``%3A``), since those are the ones that end
+    up in error messages. A broker address whose port is not a number (``user:pw`` written
+    without its ``@``) keeps its host only: ``user:***``.
 
     Args:
         url: the URL as given, well-formed or not.
 
     Returns:
-        The same text with everything between the scheme and the last ``@`` as ``***``.
+        The same text with everything between the scheme and the last ``@`` (or ``%40``)
+        as ``***``, and every port that is not a number as ``***``.
     """
     if not isinstance(url, str):
         return "<not a str>"
-    if "@" not in url:
-        return url
     match = _SCHEME_RE.match(url)
     prefix = match.group(0) if match else ""
-    _, _, hosts = url[len(prefix) :].rpartition("@")
-    return f"{prefix}***@{hosts}"
+    rest = url[len(prefix) :]
+    end = _USERINFO_END.search(rest)
+    if end is not None:
+        prefix, rest = f"{prefix}***@", rest[end.end() :]
+    netloc, slash, path = rest.partition("/")
+    brokers = ",".join(_redact_broker(part) for part in netloc.split(","))
+    return f"{prefix}{brokers}{slash}{path}"
+
+
+def _redact_broker(part: str) -> str:
+    """One ``host[:port]`` of a URL, with anything after the host that is not ``:digits``
+    (such as ``:password`` or ``%3Apassword``) as ``:***``."""
+    if part.startswith("["):
+        close = part.find("]") + 1 or len(part)
+    else:
+        close = min((i for i in (part.find(":"), part.find("%")) if i >= 0), default=len(part))
+    host, port = part[:close], part[close:]
+    if _PORT.fullmatch(port) or not port:
+        return part
+    return f"{host}:***"
 
 
 _redact = redact_url

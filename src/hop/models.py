@@ -530,14 +530,24 @@ class VOEvent(MessageModel):
         return json.dumps(self._fields(), indent=2, default=str)
 
 
-_HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z0-9_ /.()-]*?)\s*:\s?(.*)\Z", re.DOTALL)
+# A header name: a letter, then letters, digits, spaces and ``_/.()-``. (Checked on the text
+# before the first colon: a single regular expression for the whole "NAME : value" line
+# backtracks, taking time in the square of a long line's length.)
+_HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_ /.()-]*")
 
 
 def _header_name(line: str) -> tuple[str, str] | None:
-    match = _HEADER_LINE.match(line)
-    if match is None:
+    """``(name in lower case, value)`` of a ``NAME: value`` line, or None.
+
+    Whitespace between the name and the colon, and around the value, is not part of them.
+    """
+    name, colon, value = line.partition(":")
+    if not colon:
         return None
-    return match.group(1).lower(), match.group(2).strip()
+    name = name.rstrip()
+    if _HEADER_NAME.fullmatch(name) is None:
+        return None
+    return name.lower(), value.strip()
 
 
 @dataclass
@@ -593,19 +603,27 @@ class GCNCircular(MessageModel):
         head, separator, body = text.replace("\r\n", "\n").partition("\n\n")
         if not separator and head.endswith("\n"):
             head = head[:-1]
-        header: dict[str, str] = {}
-        last: str | None = None
+        # Each value's pieces (its line, then its continuation lines), joined once at the
+        # end: joining as they come takes time in the square of a long header's size.
+        pieces: dict[str, list[str]] = {}
+        last: list[str] | None = None
         for number, line in enumerate(head.split("\n"), start=1):
             if line[:1] in (" ", "\t") and last is not None:
-                header[last] = f"{header[last]} {line.strip()}".strip()
+                continuation = line.strip()
+                if continuation:
+                    last.append(continuation)
                 continue
             parsed = _header_name(line)
             if parsed is None:
                 raise DecodeError(
                     f"not a GCN circular: header line {number} is not 'NAME: value': {line!r:.80}"
                 )
-            last, value = parsed
-            header[last] = value
+            name, value = parsed
+            last = pieces[name] = [value]
+        header = {
+            name: " ".join(values).strip() if len(values) > 1 else values[0]
+            for name, values in pieces.items()
+        }
         return cls(header=header, body=body)
 
     @classmethod
@@ -633,30 +651,44 @@ class GCNCircular(MessageModel):
         return str(self).encode("utf-8")
 
 
-def _notice_fields(raw: str) -> dict[str, str]:
+def _notice_fields(raw: str, key_line: re.Pattern[str] | None = None) -> dict[str, str]:
     """The ``KEY: value`` fields of GCN notice text (see :class:`GCNTextNotice`).
 
+    Args:
+        raw: the notice text.
+        key_line: when given, every line that is neither blank nor indented must match it
+            (the codec's stricter rule for recognising a notice by its looks).
+
     Raises:
-        DecodeError: the text has no ``KEY: value`` line, or starts with a continuation.
+        DecodeError: the text has no ``KEY: value`` line, starts with a continuation, or
+            has a line that ``key_line`` does not match.
     """
-    fields: dict[str, str] = {}
-    last: str | None = None
+    # Each field's lines, joined once at the end: joining as they come takes time in the
+    # square of the notice's size, and any publisher can send a long one.
+    pieces: dict[str, list[str]] = {}
+    last: list[str] | None = None
     for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
+        content = line.strip()
+        if not content:
             continue
-        parsed = None if line[:1].isspace() else _header_name(line)
+        parsed = None
+        if line[0] == content[0]:  # not indented
+            if key_line is not None and key_line.match(line) is None:
+                raise DecodeError(f"line {number} is not 'KEY: value': {line!r:.80}")
+            parsed = _header_name(line)
         if parsed is None:
             if last is None:
                 raise DecodeError(
                     f"not a GCN text notice: line {number} is not 'KEY: value': {line!r:.80}"
                 )
-            fields[last] = f"{fields[last]}\n{line.strip()}"
+            last.append(content)
             continue
-        last, value = parsed
-        fields[last] = f"{fields[last]}\n{value}" if last in fields else value
+        key, value = parsed
+        last = pieces.setdefault(key, [])
+        last.append(value)
     if last is None:
         raise DecodeError("not a GCN text notice: no 'KEY: value' lines")
-    return fields
+    return {key: "\n".join(values) for key, values in pieces.items()}
 
 
 #: Notice fields that hold the trigger (or event) date and time, by notice family, in the

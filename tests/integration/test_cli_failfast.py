@@ -247,3 +247,48 @@ def test_a_password_in_the_url_is_never_shown(
     assert result.returncode != 0 and took < 30
     assert b"s3cr" not in result.stdout + result.stderr
     assert b"error: " in result.stderr
+
+
+# --- issue 18 item 4: nor when the URL percent-encodes it --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [
+            "publish",
+            "kafka://bob%3Asecret@127.0.0.1:{port}/t",
+            "--connect-timeout",
+            "1",
+            "{file}",
+        ],
+        ["subscribe", "kafka://bob%3Asecret@127.0.0.1:{port}/t", "-e"],
+        ["publish", "kafka://bob%3asecret%40127.0.0.1:{port}/t", "{file}"],
+        ["subscribe", "kafka://bob:secret%40127.0.0.1:{port}/t", "-e"],
+        ["subscribe", "kafka://bob%3Asecret@127.0.0.1:notaport/t"],
+        ["publish", "kafka:/bob%3Asecret@127.0.0.1/t", "{file}"],
+        ["publish", "kafka://bob:secret/t", "{file}"],
+    ],
+)
+def test_a_percent_encoded_password_in_the_url_is_never_shown(
+    env: dict[str, str], message_file: Path, argv: list[str]
+) -> None:
+    args = [a.format(port=free_port(), file=message_file) for a in argv]
+    result, took = hop(*args, "--no-auth", "-v", env=env)
+    assert result.returncode != 0 and took < 30
+    assert b"secret" not in result.stdout + result.stderr, result.stderr
+    assert b"error: " in result.stderr
+
+
+def test_a_percent_encoded_password_is_not_shown_by_a_working_publish_and_subscribe(
+    env: dict[str, str], broker: LocalBroker, message_file: Path
+) -> None:
+    topic = f"t-{uuid.uuid4().hex[:8]}"
+    url = f"kafka://bob%3Asecret@{broker.bootstrap}/{topic}"
+    published, _ = hop("publish", url, message_file, "--no-auth", "-v", env=env)
+    assert published.returncode == 0, published.stderr
+    read, _ = hop("subscribe", url, "-s", "EARLIEST", "-e", "--no-auth", "-v", env=env)
+    assert read.returncode == 0, read.stderr
+    assert b"an alert" in read.stdout
+    for result in (published, read):
+        assert b"secret" not in result.stdout + result.stderr, result.stderr

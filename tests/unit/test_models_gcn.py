@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
+from collections.abc import Callable
 
 import pytest
 
-from hop import _codec
+from hop import _codec, models
 from hop.models import Blob, GCNCircular, GCNTextNotice, JSONBlob, VOEvent, decode
 from tests.support import gcn_messages as gcn
 
@@ -159,3 +162,96 @@ def test_sniffing_reads_only_the_first_bytes() -> None:
     # Recognition looks at a bounded prefix: a VOEvent root far into a document is not one.
     late = b"<doc>" + b" " * (_codec._VOEVENT_SNIFF_BYTES + 10) + b"<VOEvent ivorn='x'/></doc>"
     assert decode(late, None) == Blob(late)
+
+
+# Item 1 of issue 18: any publisher can send a header-less message starting with "TITLE:",
+# so reading one must take time in proportion to its size (target: 4 MB well under 0.2 s).
+_MB = 1_000_000
+
+
+def _continued_notice(size: int) -> bytes:
+    """A notice whose COMMENTS field goes on for ``size`` bytes of continuation lines."""
+    return b"TITLE: GCN/FERMI NOTICE\nCOMMENTS: start\n" + b"  more text\n" * (size // 12)
+
+
+def _best_time(function: Callable[[], object], runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_a_4_mb_notice_of_continuation_lines_reads_in_well_under_a_second() -> None:
+    body = _continued_notice(4 * _MB)
+    start = time.perf_counter()
+    notice = decode(body, None)
+    elapsed = time.perf_counter() - start
+    assert isinstance(notice, GCNTextNotice)
+    comments = notice.fields["comments"]
+    assert comments.startswith("start\nmore text\nmore text\n")
+    assert comments.count("\n") == 4 * _MB // 12
+    assert elapsed < 1.0, f"a 4 MB notice took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(_continued_notice, id="continuation-lines"),
+        pytest.param(
+            lambda size: b"TITLE: T\n" + b"COMMENTS: again\n" * (size // 16), id="repeats"
+        ),
+        pytest.param(lambda size: b"TITLE: T\nA" + b" " * size + b"X: 1\n", id="one-long-key"),
+    ],
+)
+def test_reading_a_notice_takes_time_in_proportion_to_its_size(
+    make: Callable[[int], bytes],
+) -> None:
+    small, large = make(_MB), make(4 * _MB)
+    small_time = _best_time(lambda: decode(small, None))
+    large_time = _best_time(lambda: decode(large, None))
+    # Linear: 4 times the size, about 4 times the time (a square law would be 16 times).
+    assert large_time < 8 * small_time + 0.2, (small_time, large_time)
+
+
+def test_a_circular_with_a_long_continued_header_reads_in_linear_time() -> None:
+    text = "SUBJECT: start\n" + "  more\n" * (4 * _MB // 7) + "\nbody"
+    start = time.perf_counter()
+    circular = GCNCircular.load(text)
+    elapsed = time.perf_counter() - start
+    assert circular.header["subject"] == "start" + " more" * (4 * _MB // 7)
+    assert circular.body == "body"
+    assert elapsed < 1.0, f"a 4 MB circular header took {elapsed:.2f} s"
+
+
+# The header-line rule as a regular expression (what GCNCircular and GCNTextNotice read
+# as "NAME: value"); the parser must keep to it without its quadratic backtracking.
+_REFERENCE_HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z0-9_ /.()-]*?)\s*:\s?(.*)\Z", re.DOTALL)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "TITLE: GCN",
+        "TITLE:GCN",
+        "TITLE   :   GCN  ",
+        "TITLE\t: x",
+        "Ti tle (J2000)/x.y-z: a: b",
+        "A  B  C :",
+        "A\tB: x",
+        "1TITLE: x",
+        "TITLE x",
+        ":x",
+        " TITLE: x",
+        "TITLE!: x",
+        "TITLE:\u2003x\u2003",
+        "TITLE\u2003: x",
+        "",
+        "TITLE: a\rb",
+    ],
+)
+def test_header_lines_read_as_the_reference_rule_says(line: str) -> None:
+    match = _REFERENCE_HEADER_LINE.match(line)
+    expected = None if match is None else (match.group(1).lower(), match.group(2).strip())
+    assert models._header_name(line) == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hop._url import parse_url
+from hop._url import parse_url, redact_url
 from hop.errors import ConfigurationError
 
 
@@ -69,3 +69,71 @@ def test_bad_urls_are_value_errors_that_say_why(url: str, fragment: str) -> None
 def test_str_round_trips() -> None:
     text = "kafka://bob@[::1]:9092,h2:9000/a,b"
     assert str(parse_url(text)) == text
+
+
+# Issue 18 item 4: a password never shows, however the URL writes it.
+@pytest.mark.parametrize(
+    ("url", "username"),
+    [
+        ("kafka://bob%3Asecret@example.org/t", "bob"),
+        ("kafka://bob%3asecret@example.org/t", "bob"),
+        ("kafka://bob:se%3Acret@example.org/t", "bob"),
+        ("kafka://bob%3Ase@cret@example.org/t", "bob"),
+        ("kafka://bob%3Ase%40cret@example.org/t", "bob"),
+        ("kafka://bob%40lab%3Asecret@example.org/t", "bob@lab"),
+        ("kafka://%3Asecret@example.org/t", None),
+    ],
+)
+def test_userinfo_is_decoded_before_the_password_is_dropped(url: str, username: str) -> None:
+    parsed = parse_url(url)
+    assert parsed.username == username
+    assert parsed.hostnames == ("example.org",)
+    for shown in (str(parsed), repr(parsed), redact_url(url)):
+        assert "secret" not in shown and "cret" not in shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "kafka://bob%3Asecret@example.org:notaport/t",
+        "kafka://bob%3Asecret@/t",
+        "kafka://bob%3Asecret@example.org/bad topic",
+        "kafka://bob%3Asecret@example.org/^(",
+        "kafka:/bob%3Asecret@example.org/t",
+        "kafka//bob%3Asecret@example.org/t",
+        "http://bob%3Asecret@example.org/t",
+        "bob%3Asecret@example.org/t",
+        "bob:secret@example.org://t",
+        "kafka://bob:secret%40example.org/t",
+        "kafka://bob%3Asecret%40example.org/t",
+        "kafka://bob%3Asecret%40example.org:9092/t",
+        "kafka://bob:secret/t",
+        "kafka://bob%3Asecret/t",
+        "kafka://bob:secret:9092/t",
+        "kafka://ok.example.org,bob:secret/t",
+        "kafka://[::1]:secret/t",
+    ],
+)
+def test_no_error_about_a_malformed_url_shows_its_password(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        parse_url(url)
+    assert "secret" not in str(info.value)
+    assert "secret" not in redact_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("kafka://bob:secret@example.org:9092/t", "kafka://***@example.org:9092/t"),
+        ("kafka://bob%3Asecret@example.org/t", "kafka://***@example.org/t"),
+        ("kafka://bob:secret%40example.org/t", "kafka://***@example.org/t"),
+        ("kafka://bob%3Asecret%40example.org/t", "kafka://***@example.org/t"),
+        ("kafka://bob:secret/t", "kafka://bob:***/t"),
+        ("kafka://bob%3Asecret/t", "kafka://bob:***/t"),
+        ("kafka://h1:9092,[::1]:9093/t", "kafka://h1:9092,[::1]:9093/t"),
+        ("kafka://[fe80::1%25eth0]:9092/t", "kafka://[fe80::1%25eth0]:9092/t"),
+        ("kafka://example.org/t", "kafka://example.org/t"),
+    ],
+)
+def test_redacted_urls_keep_hosts_and_hide_all_else(url: str, shown: str) -> None:
+    assert redact_url(url) == shown

@@ -21,6 +21,7 @@ from ..errors import DecodeError, DeliveryError, HopError, KafkaError, is_too_la
 from ..io import Deserializer, Producer, Stream
 from ..models import Blob, JSONBlob, MessageModel
 from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_signals
+from ._json import non_standard_reason
 from ._progress import ProgressBar
 
 logger = logging.getLogger("hop.cli")
@@ -244,7 +245,12 @@ def _load_files(paths: list[str], given: str | None) -> list[tuple[str, MessageM
     for path in paths:
         format_name = _file_format(path, given)
         try:
-            loaded.append((path, Deserializer[format_name].load_file(path)))
+            message = Deserializer[format_name].load_file(path)
+            reason = non_standard_reason(message.content) if format_name == "JSON" else None
+            if reason is not None:
+                problems.append(f"{path} is not a valid JSON message: {reason}")
+                continue
+            loaded.append((path, message))
         except OSError as exc:
             problems.append(f"cannot read {path}: {exc.strerror or exc}")
         except (DecodeError, ValueError, TypeError) as exc:
@@ -304,11 +310,15 @@ class _StdinLines:
                 yield f"line {number}", Blob(line)
                 continue
             try:
-                yield f"line {number}", JSONBlob.load(line)
+                message = JSONBlob.load(line)
             except DecodeError as exc:
                 raise CommandFailed(
                     f"standard input line {number} is not valid JSON: {error_line(exc)}"
                 ) from exc
+            reason = non_standard_reason(message.content)
+            if reason is not None:
+                raise CommandFailed(f"standard input line {number} is not standard JSON: {reason}")
+            yield f"line {number}", message
 
 
 class _State:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import base64
 import codecs
+import contextlib
 import json
 import logging
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +20,14 @@ from typing import IO, Any
 
 from ..io import Metadata, StartAt, StartPosition, Stream
 from ..models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
-from ._common import add_client_opts, add_logging_opts, on_interrupt, reader_gone
+from ._common import (
+    CommandFailed,
+    add_client_opts,
+    add_logging_opts,
+    on_interrupt,
+    reader_gone,
+)
+from ._json import finite
 
 logger = logging.getLogger("hop.cli")
 
@@ -388,10 +397,13 @@ def render_json(message: MessageModel, metadata: Metadata) -> bytes:
         "base64": encoded,
     }
     try:
-        # json's shared default encoder is the fast path; only Avro values need more.
-        return json.dumps(record).encode("utf-8")
-    except TypeError:
-        return json.dumps(record, default=_json_default).encode("utf-8")
+        # json's shared default encoder is the fast path; only Avro values need more, and
+        # only NaN or an infinity (which standard JSON cannot hold) need rewriting.
+        return json.dumps(record, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError):
+        pass
+    record["content"] = finite(content)
+    return json.dumps(record, allow_nan=False, default=_json_default).encode("utf-8")
 
 
 def _save(directory: Path, message: MessageModel, metadata: Metadata) -> bytes:
@@ -409,11 +421,82 @@ def _save(directory: Path, message: MessageModel, metadata: Metadata) -> bytes:
                 ext = ".json"
             except ValueError:
                 ext = ".bin"
-    folder = directory / metadata.topic
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{metadata.partition}-{metadata.offset}{ext}"
-    path.write_bytes(data)
-    return os.fsencode(path)
+    topic = metadata.topic
+    if topic in ("", ".", "..") or "/" in topic or "\x00" in topic:
+        raise CommandFailed(f"--save: cannot save a message of topic {topic!r} under {directory}")
+    folder = directory / topic
+    with contextlib.suppress(FileExistsError):  # something not a directory: said below
+        folder.mkdir(parents=True, exist_ok=True)
+    try:
+        # The topic's directory itself, never a symbolic link planted in its place: every
+        # file is then created in it by name, relative to this descriptor.
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if os.path.islink(folder):
+            raise CommandFailed(
+                f"--save: {folder} is a symbolic link; hop saves only into a real directory "
+                "(remove the link, or save elsewhere)"
+            ) from exc
+        raise
+    try:
+        name = _save_file(dir_fd, f"{metadata.partition}-{metadata.offset}", ext, data)
+    finally:
+        os.close(dir_fd)
+    return os.fsencode(folder / name)
+
+
+#: How many other names ``--save`` tries (``P-O.1.EXT``, ``P-O.2.EXT``, ...) when the
+#: message's own name is taken by something else.
+_SAVE_TRIES = 100
+
+
+def _save_file(dir_fd: int, stem: str, ext: str, data: bytes) -> str:
+    """Create a new file for ``data`` in the directory ``dir_fd``; return its name.
+
+    The file is created exclusively and never through a symbolic link, so nothing already
+    there is written to: the name ``STEM.EXT`` when it is free (or already holds exactly
+    these bytes, as when the same messages are saved again), else the first free
+    ``STEM.N.EXT``, with a warning saying why.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for attempt in range(_SAVE_TRIES + 1):
+        name = f"{stem}{ext}" if attempt == 0 else f"{stem}.{attempt}{ext}"
+        try:
+            fd = os.open(name, flags, 0o666, dir_fd=dir_fd)
+        except FileExistsError:
+            if _holds(dir_fd, name, data):
+                return name
+            continue
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        if attempt:
+            logger.warning(
+                "--save: %s%s exists and is not this message (hop never writes through an "
+                "existing name or link); saved it as %s",
+                stem,
+                ext,
+                name,
+            )
+        return name
+    raise CommandFailed(
+        f"--save: {stem}{ext} and {_SAVE_TRIES} other names for it exist; nothing was "
+        "overwritten (clear the directory, or save elsewhere)"
+    )
+
+
+def _holds(dir_fd: int, name: str, data: bytes) -> bool:
+    """Whether ``name`` is a regular file (not a link) holding exactly ``data``."""
+    try:
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd
+        )
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as file:
+        return stat.S_ISREG(os.fstat(file.fileno()).st_mode) and file.read(len(data) + 1) == data
 
 
 def _passes(filters: list[Filter], message: MessageModel) -> bool:
@@ -461,7 +544,7 @@ def run(args: argparse.Namespace) -> int:
                         line = render(message, metadata)
                     else:
                         line = render_text(message)
-                except OSError:
+                except (OSError, CommandFailed):
                     raise  # a file that cannot be written (--save): the user must know
                 except Exception as exc:  # a plugin model's own code failed
                     # One bad message must not end a long-running subscriber.
