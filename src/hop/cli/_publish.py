@@ -14,12 +14,13 @@ from typing import Any
 
 import confluent_kafka
 
-from .. import _rdkafka_config, plugins
-from .._duration import to_seconds
-from .._url import parse_url
-from ..errors import DecodeError, DeliveryError, HopError, KafkaError, is_too_large
-from ..io import Deserializer, Producer, Stream
-from ..models import Blob, JSONBlob, MessageModel
+from hop import plugins
+from hop._duration import to_seconds
+from hop.errors import DecodeError, DeliveryError, HopError, KafkaError, is_too_large
+from hop.io import Deserializer, Producer, Stream, _rdkafka_config
+from hop.io._url import parse_url
+from hop.models import Blob, JSONBlob, MessageModel
+
 from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_signals
 from ._json import non_standard_reason
 from ._progress import ProgressBar

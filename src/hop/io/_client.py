@@ -12,9 +12,8 @@ from typing import Any
 
 import confluent_kafka
 
-from . import _rdkafka_config
-from ._ratelimit import RateLimiter
-from .errors import (
+from hop._ratelimit import RateLimiter
+from hop.errors import (
     AuthenticationError,
     BrokerUnavailableError,
     KafkaError,
@@ -23,6 +22,8 @@ from .errors import (
     is_retriable_lookup,
     translate_kafka_error,
 )
+
+from . import _rdkafka_config
 
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.

@@ -17,15 +17,9 @@ from typing import Any
 
 import confluent_kafka
 
-from . import _rdkafka_config
-from ._client import _SECURE_FAILURES, _ClientErrors
-from ._duration import to_timedelta as _timedelta
-from ._headers import _check_header_key, _pack, _sender_header
-from ._ratelimit import ONCE, RateLimiter
-from ._types import ConfigArg, DeliveryCallback, Headers, HeadersArg
-from ._url import _TOPIC_RE as _TOPIC_NAME
-from ._url import KafkaURL
-from .errors import (
+from hop._duration import to_timedelta as _timedelta
+from hop._ratelimit import ONCE, RateLimiter
+from hop.errors import (
     ClientError,
     ConfigurationError,
     DeliveryError,
@@ -37,6 +31,13 @@ from .errors import (
     is_unsendable,
     translate_kafka_error,
 )
+
+from . import _rdkafka_config
+from ._client import _SECURE_FAILURES, _ClientErrors
+from ._headers import _check_header_key, _pack, _sender_header
+from ._types import ConfigArg, DeliveryCallback, Headers, HeadersArg
+from ._url import _TOPIC_RE as _TOPIC_NAME
+from ._url import KafkaURL
 
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.

@@ -19,19 +19,8 @@ from typing import Any, Literal, cast, overload
 
 import confluent_kafka
 
-from . import _rdkafka_config
-from ._client import _ClientErrors, _cluster_metadata
-from ._duration import to_timedelta as _timedelta
-from ._read_state import (
-    _Assignment,
-    _check_start_at,
-    _duplicate_window,
-    _DuplicateFilter,
-    _offset_tail,
-)
-from ._types import ConfigArg, Headers, Metadata, StartAt, StartPosition, _metadata
-from ._url import KafkaURL
-from .errors import (
+from hop._duration import to_timedelta as _timedelta
+from hop.errors import (
     BrokerUnavailableError,
     ConfigurationError,
     KafkaTimeoutError,
@@ -43,9 +32,21 @@ from .errors import (
 
 # ``_format`` header values seen so far, decoded once each: the one bounded label cache,
 # kept in hop.models (labels over 64 bytes are never cached).
-from .models import _LABELS as _LABELS
-from .models import MessageModel, decode
-from .models import _label_text as _label_text
+from hop.models import _LABELS as _LABELS
+from hop.models import MessageModel, decode
+from hop.models import _label_text as _label_text
+
+from . import _rdkafka_config
+from ._client import _ClientErrors, _cluster_metadata
+from ._read_state import (
+    _Assignment,
+    _check_start_at,
+    _duplicate_window,
+    _DuplicateFilter,
+    _offset_tail,
+)
+from ._types import ConfigArg, Headers, Metadata, StartAt, StartPosition, _metadata
+from ._url import KafkaURL
 
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.

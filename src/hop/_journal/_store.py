@@ -23,7 +23,9 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._journal_format import (
+from hop.errors import JournalCorruptError, JournalError, JournalPermissionError
+
+from ._format import (
     _HEADER,
     _INITIAL_CAPACITY,
     _KIND_QUEUED,
@@ -47,8 +49,7 @@ from ._journal_format import (
     records_of,
     write_all,
 )
-from ._journal_legacy import _LEGACY_HEADER, _looks_legacy, read_legacy
-from .errors import JournalCorruptError, JournalError, JournalPermissionError
+from ._legacy import _LEGACY_HEADER, _looks_legacy, read_legacy
 
 log = logging.getLogger("hop.robust_publisher")
 
