@@ -16,7 +16,14 @@ import confluent_kafka
 
 from hop import plugins
 from hop._duration import to_seconds
-from hop.errors import DecodeError, DeliveryError, HopError, KafkaError, is_too_large
+from hop.errors import (
+    DecodeError,
+    DeliveryError,
+    HopError,
+    KafkaError,
+    is_delivery_timeout,
+    is_too_large,
+)
 from hop.io import Deserializer, Producer, Stream, _rdkafka_config
 from hop.io._url import parse_url
 from hop.models import Blob, JSONBlob, MessageModel
@@ -179,7 +186,7 @@ class _Tally:
             if error is None:
                 self.delivered += 1
             else:
-                if error.code() != confluent_kafka.KafkaError._MSG_TIMED_OUT:
+                if not is_delivery_timeout(error):
                     self.only_timeouts = False
                 reason = self.reason(error.code(), error.str(), message, by_broker=True)
                 self.fail(name, reason, counted=True)

@@ -18,6 +18,7 @@ from hop.errors import (
     BrokerUnavailableError,
     KafkaError,
     ends_client,
+    is_all_brokers_down,
     is_connect_failure,
     is_retriable_lookup,
     translate_kafka_error,
@@ -91,7 +92,7 @@ class _ClientErrors:
         code = error.code()
         if ends_client(error):
             self.stopping = error
-        if code == confluent_kafka.KafkaError._ALL_BROKERS_DOWN:
+        if is_all_brokers_down(code):
             self.all_down = True
         else:
             text = error.str() or ""

@@ -26,6 +26,8 @@ from hop.errors import (
     KafkaTimeoutError,
     StreamStateError,
     ends_reading,
+    is_no_offset,
+    is_partition_eof,
     is_topic_absent,
     translate_kafka_error,
 )
@@ -55,7 +57,6 @@ logger = logging.getLogger("hop.io")
 # nothing). Not "hop.io": the command line holds back hop.io's connection warnings at first.
 _notices = logging.getLogger("hop.stream")
 
-_EOF = confluent_kafka.KafkaError._PARTITION_EOF
 _PATTERN_REFRESH_MS = 10_000
 # A group member with no partitions after this many session timeouts is told so.
 _JOIN_TIMEOUT_SESSIONS = 3
@@ -547,7 +548,7 @@ class Consumer:
     ) -> bool:
         """Deal with an error read in place of a message; say whether every partition has
         now been read to its end."""
-        if error.code() == _EOF:
+        if is_partition_eof(error):
             self._assignment.reached_end(cast(str, raw.topic()), cast(int, raw.partition()))
             return self._assignment.finished()
         if ends_reading(error):
@@ -586,10 +587,7 @@ class Consumer:
             self._consumer.commit(asynchronous=False)
         except confluent_kafka.KafkaException as exc:
             kafka_error = exc.args[0] if exc.args else None
-            if (
-                isinstance(kafka_error, confluent_kafka.KafkaError)
-                and kafka_error.code() == confluent_kafka.KafkaError._NO_OFFSET
-            ):
+            if isinstance(kafka_error, confluent_kafka.KafkaError) and is_no_offset(kafka_error):
                 return
             logger.warning("could not commit offsets for %s: %s", self._url, exc)
 

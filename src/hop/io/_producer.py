@@ -27,6 +27,7 @@ from hop.errors import (
     InvalidMessageError,
     MessageTooLargeError,
     StreamStateError,
+    is_broker_answer,
     is_too_large,
     is_unsendable,
     translate_kafka_error,
@@ -73,11 +74,9 @@ class _DeliveryTally:
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
-        if error is None:
+        if is_broker_answer(error):
             self.client.answered = True
-        elif not self.muted:
-            if error.code() >= 0:
-                self.client.answered = True
+        if error is not None and not self.muted:
             self.failed += 1
             if self._reasons.hit(error.code()) is not None:
                 self.errors.append(error)
@@ -146,7 +145,7 @@ class _SafeCallback:
         if tally is not None:
             if tally.muted:
                 return
-            if error is None or error.code() >= 0:
+            if is_broker_answer(error):
                 tally.client.answered = True
         try:
             self._callback(error, message)
