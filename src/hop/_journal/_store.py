@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import logging
 import mmap
 import os
@@ -50,6 +49,7 @@ from ._format import (
     write_all,
 )
 from ._legacy import _LEGACY_HEADER, _looks_legacy, read_legacy
+from ._lock import lock_exclusive
 
 log = logging.getLogger("hop.robust_publisher")
 
@@ -154,9 +154,11 @@ class _JournalStore:
 
     def _lock_file(self, fd: int) -> None:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock_exclusive(fd)
         except BlockingIOError as exc:
             raise JournalError(f"the journal {self.path} is in use by another publisher") from exc
+        except OSError as exc:
+            raise JournalError(f"cannot lock the journal {self.path}: {exc}") from exc
 
     def _create(self) -> int:
         """Create the file with its header under a temporary name, then link it into place.

@@ -225,6 +225,11 @@ class Producer:
             self._client_errors.quiet_until = self._opened_at + self._connect_timeout + 5.0
 
     @property
+    def max_message_bytes(self) -> int:
+        """The largest message this producer sends, in bytes (its ``message.max.bytes``)."""
+        return self._max_bytes
+
+    @property
     def auth(self) -> _rdkafka_config.AuthLike | None:
         """The credential this producer uses (its username goes in ``_sender``), or None."""
         return self._auth
