@@ -46,6 +46,20 @@ from collections.abc import Sequence
 
 import confluent_kafka
 
+from ._kafka_codes import FAMILIES, is_ssl_failure
+from ._kafka_codes import ends_client as ends_client
+from ._kafka_codes import ends_reading as ends_reading
+from ._kafka_codes import is_all_brokers_down as is_all_brokers_down
+from ._kafka_codes import is_broker_answer as is_broker_answer
+from ._kafka_codes import is_connect_failure as is_connect_failure
+from ._kafka_codes import is_delivery_timeout as is_delivery_timeout
+from ._kafka_codes import is_no_offset as is_no_offset
+from ._kafka_codes import is_partition_eof as is_partition_eof
+from ._kafka_codes import is_retriable_lookup as is_retriable_lookup
+from ._kafka_codes import is_too_large as is_too_large
+from ._kafka_codes import is_topic_absent as is_topic_absent
+from ._kafka_codes import is_unsendable as is_unsendable
+
 __all__ = [
     "AuthenticationError",
     "AuthorizationError",
@@ -77,7 +91,12 @@ __all__ = [
     "UnsafeXMLError",
     "ends_client",
     "ends_reading",
+    "is_all_brokers_down",
+    "is_broker_answer",
     "is_connect_failure",
+    "is_delivery_timeout",
+    "is_no_offset",
+    "is_partition_eof",
     "is_retriable_lookup",
     "is_too_large",
     "is_topic_absent",
@@ -284,89 +303,26 @@ class DeliveryError(KafkaError):
         self.errors = list(errors)
 
 
-_E = confluent_kafka.KafkaError
-
-# Every librdkafka error code, grouped by what it means to a person. The names are
-# confluent_kafka.KafkaError's; a code this version of confluent-kafka lacks is skipped. A
-# code missing here becomes a plain KafkaError (tests/unit/test_errors.py notices).
-_FAMILIES: dict[type[KafkaError], str] = {
-    BrokerUnavailableError: """
-        _TRANSPORT _RESOLVE _ALL_BROKERS_DOWN _WAIT_COORD _ISR_INSUFF _NODE_UPDATE
-        _UNKNOWN_BROKER _DESTROY_BROKER BROKER_NOT_AVAILABLE NETWORK_EXCEPTION
-        LEADER_NOT_AVAILABLE NOT_LEADER_FOR_PARTITION REPLICA_NOT_AVAILABLE
-        COORDINATOR_LOAD_IN_PROGRESS COORDINATOR_NOT_AVAILABLE NOT_COORDINATOR
-        NOT_ENOUGH_REPLICAS NOT_ENOUGH_REPLICAS_AFTER_APPEND NOT_CONTROLLER KAFKA_STORAGE_ERROR
-        LOG_DIR_NOT_FOUND PREFERRED_LEADER_NOT_AVAILABLE ELIGIBLE_LEADERS_NOT_AVAILABLE
-        LISTENER_NOT_FOUND UNKNOWN_CONTROLLER_ID REBOOTSTRAP_REQUIRED FENCED_LEADER_EPOCH
-        UNKNOWN_LEADER_EPOCH STALE_BROKER_EPOCH STALE_CTRL_EPOCH
-    """,
-    KafkaTimeoutError: """
-        _TIMED_OUT _MSG_TIMED_OUT _TIMED_OUT_QUEUE REQUEST_TIMED_OUT
-    """,
-    AuthenticationError: """
-        _AUTHENTICATION _SSL SASL_AUTHENTICATION_FAILED ILLEGAL_SASL_STATE
-        UNSUPPORTED_SASL_MECHANISM UNACCEPTABLE_CREDENTIAL PRINCIPAL_DESERIALIZATION_FAILURE
-        INVALID_PRINCIPAL_TYPE DELEGATION_TOKEN_AUTH_DISABLED DELEGATION_TOKEN_NOT_FOUND
-        DELEGATION_TOKEN_OWNER_MISMATCH DELEGATION_TOKEN_REQUEST_NOT_ALLOWED
-        DELEGATION_TOKEN_EXPIRED SECURITY_DISABLED
-    """,
-    AuthorizationError: """
-        TOPIC_AUTHORIZATION_FAILED GROUP_AUTHORIZATION_FAILED CLUSTER_AUTHORIZATION_FAILED
-        TRANSACTIONAL_ID_AUTHORIZATION_FAILED DELEGATION_TOKEN_AUTHORIZATION_FAILED
-    """,
-    UnknownTopicError: """
-        _UNKNOWN_TOPIC _UNKNOWN_PARTITION UNKNOWN_TOPIC_OR_PART UNKNOWN_TOPIC_ID
-        INCONSISTENT_TOPIC_ID
-    """,
-    MessageTooLargeError: """
-        MSG_SIZE_TOO_LARGE RECORD_LIST_TOO_LARGE INVALID_MSG_SIZE
-    """,
-    ConsumerError: """
-        _PARTITION_EOF _UNKNOWN_GROUP _EXISTING_SUBSCRIPTION _ASSIGN_PARTITIONS
-        _REVOKE_PARTITIONS _NO_OFFSET _MAX_POLL_EXCEEDED _ASSIGNMENT_LOST _AUTO_OFFSET_RESET
-        _LOG_TRUNCATION OFFSET_OUT_OF_RANGE ILLEGAL_GENERATION INCONSISTENT_GROUP_PROTOCOL
-        INVALID_GROUP_ID UNKNOWN_MEMBER_ID INVALID_SESSION_TIMEOUT REBALANCE_IN_PROGRESS
-        INVALID_COMMIT_OFFSET_SIZE OFFSET_METADATA_TOO_LARGE NON_EMPTY_GROUP GROUP_ID_NOT_FOUND
-        FETCH_SESSION_ID_NOT_FOUND INVALID_FETCH_SESSION_EPOCH OFFSET_NOT_AVAILABLE
-        MEMBER_ID_REQUIRED GROUP_MAX_SIZE_REACHED FENCED_INSTANCE_ID GROUP_SUBSCRIBED_TO_TOPIC
-        UNSTABLE_OFFSET_COMMIT FENCED_MEMBER_EPOCH UNRELEASED_INSTANCE_ID UNSUPPORTED_ASSIGNOR
-        STALE_MEMBER_EPOCH UNKNOWN_SUBSCRIPTION_ID INVALID_RECORD_STATE SHARE_SESSION_NOT_FOUND
-        INVALID_SHARE_SESSION_EPOCH FENCED_STATE_EPOCH SHARE_SESSION_LIMIT_REACHED
-    """,
-    ProducerStateError: """
-        _FENCED _GAPLESS_GUARANTEE _INCONSISTENT OUT_OF_ORDER_SEQUENCE_NUMBER
-        DUPLICATE_SEQUENCE_NUMBER INVALID_PRODUCER_EPOCH INVALID_TXN_STATE
-        INVALID_PRODUCER_ID_MAPPING INVALID_TRANSACTION_TIMEOUT CONCURRENT_TRANSACTIONS
-        TRANSACTION_COORDINATOR_FENCED UNKNOWN_PRODUCER_ID PRODUCER_FENCED TRANSACTION_ABORTABLE
-    """,
-    RequestRejectedError: """
-        UNKNOWN INVALID_MSG TOPIC_EXCEPTION INVALID_REQUIRED_ACKS INVALID_TIMESTAMP
-        UNSUPPORTED_VERSION TOPIC_ALREADY_EXISTS INVALID_PARTITIONS INVALID_REPLICATION_FACTOR
-        INVALID_REPLICA_ASSIGNMENT INVALID_CONFIG INVALID_REQUEST UNSUPPORTED_FOR_MESSAGE_FORMAT
-        POLICY_VIOLATION OPERATION_NOT_ATTEMPTED REASSIGNMENT_IN_PROGRESS TOPIC_DELETION_DISABLED
-        UNSUPPORTED_COMPRESSION_TYPE ELECTION_NOT_NEEDED NO_REASSIGNMENT_IN_PROGRESS
-        INVALID_RECORD THROTTLING_QUOTA_EXCEEDED RESOURCE_NOT_FOUND DUPLICATE_RESOURCE
-        INCONSISTENT_VOTER_SET INVALID_UPDATE_VERSION FEATURE_UPDATE_FAILED
-        MISMATCHED_ENDPOINT_TYPE UNSUPPORTED_ENDPOINT_TYPE TELEMETRY_TOO_LARGE
-        INVALID_REGISTRATION INVALID_VOTER_KEY DUPLICATE_VOTER VOTER_NOT_FOUND
-        INVALID_REGULAR_EXPRESSION STREAMS_INVALID_TOPOLOGY STREAMS_INVALID_TOPOLOGY_EPOCH
-        STREAMS_TOPOLOGY_FENCED
-    """,
-    ClientError: """
-        NO_ERROR _BAD_MSG _BAD_COMPRESSION _DESTROY _FAIL _CRIT_SYS_RESOURCE _FS _INVALID_ARG
-        _QUEUE_FULL _IN_PROGRESS _PREV_IN_PROGRESS _CONFLICT _STATE _UNKNOWN_PROTOCOL
-        _NOT_IMPLEMENTED _OUTDATED _UNSUPPORTED_FEATURE _WAIT_CACHE _INTR _KEY_SERIALIZATION
-        _VALUE_SERIALIZATION _KEY_DESERIALIZATION _VALUE_DESERIALIZATION _PARTIAL _READ_ONLY
-        _NOENT _UNDERFLOW _INVALID_TYPE _RETRY _PURGE_QUEUE _PURGE_INFLIGHT _FATAL
-        _NOT_CONFIGURED _APPLICATION _NOOP _INVALID_DIFFERENT_RECORD
-    """,
+_CLASSES: dict[str, type[KafkaError]] = {
+    cls.__name__: cls
+    for cls in (
+        BrokerUnavailableError,
+        KafkaTimeoutError,
+        AuthenticationError,
+        AuthorizationError,
+        UnknownTopicError,
+        MessageTooLargeError,
+        ConsumerError,
+        ProducerStateError,
+        RequestRejectedError,
+        ClientError,
+    )
 }
-
 _CLASS_BY_CODE: dict[int, type[KafkaError]] = {
-    getattr(_E, name): cls
-    for cls, names in _FAMILIES.items()
+    getattr(confluent_kafka.KafkaError, name): _CLASSES[family]
+    for family, names in FAMILIES.items()
     for name in names.split()
-    if isinstance(getattr(_E, name, None), int)
+    if isinstance(getattr(confluent_kafka.KafkaError, name, None), int)
 }
 
 # confluent-kafka's exceptions that carry no KafkaError (the share consumer's state errors).
@@ -393,80 +349,6 @@ _HINTS: dict[type[KafkaError], str] = {
         "bytes) and the broker's message.max.bytes (the topic's max.message.bytes)"
     ),
 }
-
-
-# -- what codes mean to hop's clients (the one place that knows Kafka's error codes) --------
-
-# librdkafka retries these forever; to a person they mean the credential is wrong.
-_ENDS_CLIENT = frozenset(
-    {
-        _E._AUTHENTICATION,
-        _E.SASL_AUTHENTICATION_FAILED,
-        _E.ILLEGAL_SASL_STATE,
-        _E.UNSUPPORTED_SASL_MECHANISM,
-        _E._SSL,
-    }
-)
-# On a message a reader gets: no later message can be read either.
-_ENDS_READING = frozenset(
-    {
-        _E.TOPIC_AUTHORIZATION_FAILED,
-        _E.GROUP_AUTHORIZATION_FAILED,
-        _E.SASL_AUTHENTICATION_FAILED,
-        _E._AUTHENTICATION,
-    }
-)
-# No retry of the same message can cure these.
-_TOO_LARGE = frozenset({_E.MSG_SIZE_TOO_LARGE, _E.RECORD_LIST_TOO_LARGE})
-# A connection to a broker failed (refused, not resolved, every broker down).
-_CONNECT_FAILURE = frozenset({_E._TRANSPORT, _E._RESOLVE, _E._ALL_BROKERS_DOWN})
-# A metadata request that may well succeed when asked again.
-_RETRIABLE_LOOKUP = frozenset({_E._TRANSPORT, _E._TIMED_OUT})
-# A topic that does not exist (yet), as a metadata answer says it.
-_TOPIC_ABSENT = frozenset({_E.UNKNOWN_TOPIC_OR_PART, _E._UNKNOWN_TOPIC, _E.LEADER_NOT_AVAILABLE})
-
-
-def _code(error: confluent_kafka.KafkaError | int | None) -> int | None:
-    return error.code() if isinstance(error, confluent_kafka.KafkaError) else error
-
-
-def ends_client(error: confluent_kafka.KafkaError) -> bool:
-    """Whether a client-wide error ends the client: a fatal error, or a refused credential
-    (which librdkafka would retry for ever)."""
-    return bool(error.fatal()) or error.code() in _ENDS_CLIENT
-
-
-def ends_reading(error: confluent_kafka.KafkaError) -> bool:
-    """Whether an error a reader gets in place of a message ends reading (fatal, refused
-    credential, no permission for the topic or group)."""
-    return bool(error.fatal()) or error.code() in _ENDS_READING
-
-
-def is_unsendable(error: confluent_kafka.KafkaError | int | None) -> bool:
-    """Whether a message that failed so can never be sent as it is (too large): retrying it
-    only holds up the messages behind it."""
-    return _code(error) in _TOO_LARGE
-
-
-def is_too_large(error: confluent_kafka.KafkaError | int | None) -> bool:
-    """Whether the error is the producer's own size check (the message is over its
-    ``message.max.bytes``)."""
-    return _code(error) == _E.MSG_SIZE_TOO_LARGE
-
-
-def is_connect_failure(error: confluent_kafka.KafkaError | int | None) -> bool:
-    """Whether the error says a connection to a broker failed."""
-    return _code(error) in _CONNECT_FAILURE
-
-
-def is_retriable_lookup(error: confluent_kafka.KafkaError | int | None) -> bool:
-    """Whether a failed metadata request is worth asking again (transport, timeout)."""
-    return _code(error) in _RETRIABLE_LOOKUP
-
-
-def is_topic_absent(error: confluent_kafka.KafkaError | int | None) -> bool:
-    """Whether a topic's metadata error means the topic does not exist (yet)."""
-    return _code(error) in _TOPIC_ABSENT
 
 
 _SSL_HINT = "check the broker address, and the CA certificate set as ssl_ca_location"
@@ -509,6 +391,6 @@ def translate_kafka_error(
         return KafkaError(f"{prefix}{error}")
     cls = _CLASS_BY_CODE.get(kafka_error.code(), KafkaError)
     description = kafka_error.str() or kafka_error.name()
-    hint = _SSL_HINT if kafka_error.code() == _E._SSL else _HINTS.get(cls)
+    hint = _SSL_HINT if is_ssl_failure(kafka_error) else _HINTS.get(cls)
     message = f"{prefix}{description}" + (f" ({hint})" if hint else "")
     return cls(message, kafka_error)

@@ -28,7 +28,7 @@ from typing import Any
 
 import pluggy
 
-from hop import models
+from . import models
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING
 
 import confluent_kafka
 
+from hop.io._rdkafka_config import AuthLike
+from hop.io._types import AuthArg, WriteOptions
+from hop.io._url import parse_url, redact_url
+
 from ._journal import JournalMisuseError, PublicationJournal
 from ._ratelimit import RateLimiter
-from ._rdkafka_config import AuthLike
-from ._types import AuthArg, WriteOptions
-from ._url import parse_url, redact_url
 from .errors import (
     AuthenticationError,
     ConfigurationError,

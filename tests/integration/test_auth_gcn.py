@@ -22,10 +22,10 @@ from pathlib import Path
 import confluent_kafka
 import pytest
 
-from hop._rdkafka_config import producer_settings
-from hop._url import parse_url
 from hop.auth import Auth, gcn_credential, load_auth
 from hop.errors import AuthenticationError
+from hop.io._rdkafka_config import producer_settings
+from hop.io._url import parse_url
 from tests.support.sasl import bearer_capture, token_endpoint, unsigned_jwt
 from tests.support.terminal import answer_prompts
 

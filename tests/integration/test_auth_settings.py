@@ -24,15 +24,14 @@ import confluent_kafka
 import pytest
 
 from hop._local_broker import free_port
-from hop._rdkafka_config import (
+from hop.auth import Auth, SASLMethod
+from hop.auth._settings import security_settings, tls_settings
+from hop.io._rdkafka_config import (
     admin_settings,
     consumer_settings,
     producer_settings,
-    security_settings,
-    tls_settings,
 )
-from hop._url import parse_url
-from hop.auth import Auth, SASLMethod
+from hop.io._url import parse_url
 
 SECRET = "s3cr3t-Pa55word"
 

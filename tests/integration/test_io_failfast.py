@@ -13,11 +13,11 @@ from datetime import timedelta
 import confluent_kafka
 import pytest
 
-from hop import _consumer, io
+from hop import io
 from hop._local_broker import LocalBroker, free_port
 from hop.auth import Auth
 from hop.errors import AuthenticationError, BrokerUnavailableError, KafkaTimeoutError
-from hop.io import Metadata, StartPosition, Stream, list_topics
+from hop.io import Metadata, StartPosition, Stream, _consumer, list_topics
 from hop.models import JSONBlob
 
 EARLIEST_EOS = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)

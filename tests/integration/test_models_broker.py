@@ -12,15 +12,7 @@ import fastavro
 import pytest
 
 from hop.io import StartPosition, Stream
-from hop.models import (
-    AvroBlob,
-    Blob,
-    GCNCircular,
-    GCNTextNotice,
-    JSONBlob,
-    MessageModel,
-    VOEvent,
-)
+from hop.models import AvroBlob, Blob, GCNCircular, GCNTextNotice, JSONBlob, MessageModel, VOEvent
 from tests.support.paths import DATA
 
 

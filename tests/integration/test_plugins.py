@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from hop import models, plugins
-from hop._deserializer import build_deserializer
 from hop.io import StartPosition, Stream
+from hop.io._deserializer import build_deserializer
 from hop.models import Blob, JSONBlob, decode, encode, registered_models
 
 DONUT_SOURCE = '''

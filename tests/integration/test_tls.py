@@ -29,8 +29,8 @@ import confluent_kafka
 import pytest
 
 from hop._local_broker import LocalBroker, free_port, port_accepts
-from hop._rdkafka_config import security_settings, tls_settings
 from hop.auth import Auth
+from hop.auth._settings import security_settings, tls_settings
 from hop.errors import AuthenticationError, KafkaError, translate_kafka_error
 from hop.io import StartPosition, Stream
 from tests.support.certificates import make_certificate

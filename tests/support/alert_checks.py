@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hop._deserializer import Deserializer
+from hop.io._deserializer import Deserializer
 from hop.models import (
     Blob,
     GCNCircular,

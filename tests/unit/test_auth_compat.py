@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from hop import auth as hop_auth
-from hop._rdkafka_config import security_settings
 from hop.auth import (
     GCN_DOMAIN,
     AmbiguousCredentialError,
@@ -36,6 +35,7 @@ from hop.auth import (
     select_matching_auth,
     write_auth_data,
 )
+from hop.auth._settings import security_settings
 from hop.configure import get_config_path
 from hop.errors import (
     AuthenticationError,

@@ -294,8 +294,8 @@ def test_item3_token_command_settings_and_oauth_cb() -> None:
 
 
 def test_item3_hop_connections_use_the_same_defaults() -> None:
-    from hop._rdkafka_config import admin_settings
-    from hop._url import parse_url
+    from hop.io._rdkafka_config import admin_settings
+    from hop.io._url import parse_url
 
     settings = admin_settings(parse_url("kafka://example.org/t"), Auth("alice", SECRET))
     assert settings["ssl.ca.location"] == certifi.where()

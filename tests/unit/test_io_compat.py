@@ -1,4 +1,4 @@
-"""hop.io, hop._url and hop.errors without a broker: 0.13 compatibility (issue 9), secrets and
+"""hop.io, hop.io._url and hop.errors without a broker: 0.13 compatibility (issue 9), secrets and
 error types (issue 10), connection settings (issue 13)."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any
 import confluent_kafka
 import pytest
 
-from hop import _client, _producer, _rdkafka_config, configure, io
-from hop._url import parse_url, redact_url
+from hop import configure, io
 from hop.errors import (
     AuthenticationError,
     BrokerUnavailableError,
@@ -24,7 +23,8 @@ from hop.errors import (
     InvalidMessageError,
     MessageTooLargeError,
 )
-from hop.io import Metadata, Producer, Stream
+from hop.io import Metadata, Producer, Stream, _client, _producer, _rdkafka_config
+from hop.io._url import parse_url, redact_url
 
 SECRET = "zq9-s3cr/etPW!x"
 

@@ -10,9 +10,9 @@ import gc
 import confluent_kafka
 import pytest
 
-from hop._url import parse_url
 from hop.errors import DeliveryError, StreamStateError
 from hop.io import Producer
+from hop.io._url import parse_url
 
 
 def _queued(count: int, reports: list[object]) -> Producer:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hop._journal import HEADER_SIZE, BytesLike, HeadersLike, PublicationJournal
-from hop._journal_format import header_bytes
+from hop._journal._format import header_bytes
 from hop.errors import JournalCorruptError, JournalError
 
 HERE = Path(__file__).parent

@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from hop import _codec
 from hop.errors import DecodeError
 from hop.models import (
     Blob,
     JSONBlob,
     MessageModel,
+    _codec,
     decode,
     encode,
     format_name,

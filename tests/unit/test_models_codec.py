@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from hop import _codec, models
+from hop import models
 from hop.models import (
     AvroBlob,
     Blob,
@@ -15,6 +15,7 @@ from hop.models import (
     JSONBlob,
     MessageModel,
     VOEvent,
+    _codec,
     decode,
     encode,
     format_name,

@@ -10,7 +10,7 @@ from typing import Any
 import fastavro
 import pytest
 
-from hop._deserializer import Deserializer
+from hop.io._deserializer import Deserializer
 from hop.models import (
     AvroBlob,
     Blob,

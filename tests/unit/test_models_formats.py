@@ -14,9 +14,8 @@ from typing import Any
 import fastavro
 import pytest
 
-from hop import _avro, _avro_bounds
-from hop._deserializer import Deserializer
 from hop.errors import DecodeError, UnsafeXMLError
+from hop.io._deserializer import Deserializer
 from hop.models import (
     AvroBlob,
     Blob,
@@ -25,6 +24,8 @@ from hop.models import (
     JSONBlob,
     MessageModel,
     VOEvent,
+    _avro_bounds,
+    _avro_io,
     decode,
     encode,
     registered_models,
@@ -563,8 +564,8 @@ def _one_string_container(codec: str, size: int) -> bytes:
 
 
 def test_avro_inflation_bomb_is_refused_in_little_memory() -> None:
-    bomb = _one_string_container("deflate", _avro.MAX_INFLATED_BYTES + 1024)
-    assert len(bomb) * _avro.MAX_INFLATION_RATIO < _avro.MAX_INFLATED_BYTES
+    bomb = _one_string_container("deflate", _avro_io.MAX_INFLATED_BYTES + 1024)
+    assert len(bomb) * _avro_io.MAX_INFLATION_RATIO < _avro_io.MAX_INFLATED_BYTES
     tracemalloc.start()
     try:
         start = time.monotonic()
@@ -596,9 +597,9 @@ def test_avro_bzip2_bomb_split_into_concatenated_streams_is_refused(
     # fastavro inflates every concatenated bzip2 stream of a block: each is counted.
     monkeypatch.setattr(_avro_bounds, "MAX_INFLATED_BYTES", 256 * 1024)
     honest = _one_string_container("bzip2", 300 * 1024)
-    metadata, position = _avro._header(honest)
-    count, after_count = _avro._read_long(honest, position)
-    block, after_block = _avro._read_sized(honest, after_count)
+    metadata, position = _avro_io._header(honest)
+    count, after_count = _avro_io._read_long(honest, position)
+    block, after_block = _avro_io._read_sized(honest, after_count)
     payload = bz2.decompress(block)
     middle = len(payload) // 2
     split = bz2.compress(payload[:middle]) + bz2.compress(payload[middle:])

@@ -10,8 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from hop import _codec, models
-from hop.models import Blob, GCNCircular, GCNTextNotice, JSONBlob, VOEvent, decode
+from hop.models import Blob, GCNCircular, GCNTextNotice, JSONBlob, VOEvent, _codec, _gcn, decode
 from tests.support import gcn_messages as gcn
 
 
@@ -254,4 +253,4 @@ _REFERENCE_HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z0-9_ /.()-]*?)\s*:\s?(.*)\
 def test_header_lines_read_as_the_reference_rule_says(line: str) -> None:
     match = _REFERENCE_HEADER_LINE.match(line)
     expected = None if match is None else (match.group(1).lower(), match.group(2).strip())
-    assert models._header_name(line) == expected
+    assert _gcn._header_name(line) == expected

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from hop import _avro, _consumer, models
+from hop import models
 from hop.errors import DecodeError
-from hop.models import AvroBlob, Blob, GCNCircular, JSONBlob, VOEvent, decode, encode
+from hop.io import _consumer
+from hop.models import AvroBlob, Blob, GCNCircular, JSONBlob, VOEvent, _avro_io, decode, encode
 from tests.support.avro_bombs import (
     LONG_RECORD,
     array_bomb,
@@ -120,8 +121,8 @@ def test_avro_limits_are_settable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_avro_default_limits_are_documented() -> None:
-    assert AvroBlob.max_items == _avro.MAX_ITEMS == 250_000
-    assert AvroBlob.max_decoded_bytes == _avro.MAX_DECODED_BYTES == 64 * MIB
+    assert AvroBlob.max_items == _avro_io.MAX_ITEMS == 250_000
+    assert AvroBlob.max_decoded_bytes == _avro_io.MAX_DECODED_BYTES == 64 * MIB
     formats = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text()
     assert "250,000 records and items" in formats
     assert "64 MiB" in formats
@@ -165,7 +166,8 @@ def test_huge_labels_are_neither_kept_nor_echoed() -> None:
     measured = run_measured(
         """
         import logging
-        from hop import _consumer, models
+        from hop import models
+        from hop.io import _consumer
         logging.disable(logging.CRITICAL)
         tracemalloc.start()
         for n in range(200):

@@ -8,8 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from hop import _deserializer, models
-from hop.io import Deserializer
+from hop import models
+from hop.io import Deserializer, _deserializer
 
 
 def _declared_members() -> dict[str, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hop._url import parse_url, redact_url
 from hop.errors import ConfigurationError
+from hop.io._url import parse_url, redact_url
 
 
 def test_host_port_topic() -> None:

@@ -20,7 +20,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from ..errors import HopError
+from hop.errors import HopError
+
 from ._common import (
     CommandFailed,
     HeldClientWarnings,
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         The parser; options of each command may stand anywhere among its positional
         arguments.
     """
-    from ..version import __version__
+    from hop.version import __version__
+
     from . import _commands, _configure, _journal, _publish, _subscribe
 
     parser = IntermixedParser(

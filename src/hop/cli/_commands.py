@@ -6,13 +6,14 @@ import argparse
 import signal
 import sys
 
-from .._duration import to_seconds
-from .._local_broker import LocalBroker
-from .._url import parse_url
-from ..auth import add_credential, delete_credential, list_credentials
-from ..configure import get_config_path
-from ..io import list_topics
-from ..version import print_packages_versions
+from hop._duration import to_seconds
+from hop._local_broker import LocalBroker
+from hop.auth import add_credential, delete_credential, list_credentials
+from hop.configure import get_config_path
+from hop.io import list_topics
+from hop.io._url import parse_url
+from hop.version import print_packages_versions
+
 from ._common import (
     CommandFailed,
     Subparsers,

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TypeAlias
 
-from .._ratelimit import RateLimiter
-from ..errors import AuthenticationError, HopError, NoCredentialsError
+from hop._ratelimit import RateLimiter
+from hop.errors import AuthenticationError, HopError, NoCredentialsError
 
 __all__ = [
     "CommandFailed",

@@ -6,7 +6,8 @@ import argparse
 import sys
 from datetime import timedelta
 
-from ..configure import SETTINGS, get_config_path, load_config, write_config_value
+from hop.configure import SETTINGS, get_config_path, load_config, write_config_value
+
 from ._common import Subparsers, add_command_group, add_leaf_logging_opts
 
 

@@ -7,7 +7,8 @@ import argparse
 import os
 from typing import Any
 
-from .._journal import JournalScan, salvage_journal, scan_journal
+from hop._journal import JournalScan, salvage_journal, scan_journal
+
 from ._common import add_command_group
 
 

@@ -14,12 +14,20 @@ from typing import Any
 
 import confluent_kafka
 
-from .. import _rdkafka_config, plugins
-from .._duration import to_seconds
-from .._url import parse_url
-from ..errors import DecodeError, DeliveryError, HopError, KafkaError, is_too_large
-from ..io import Deserializer, Producer, Stream
-from ..models import Blob, JSONBlob, MessageModel
+from hop import plugins
+from hop._duration import to_seconds
+from hop.errors import (
+    DecodeError,
+    DeliveryError,
+    HopError,
+    KafkaError,
+    is_delivery_timeout,
+    is_too_large,
+)
+from hop.io import Deserializer, Producer, Stream
+from hop.io._url import parse_url
+from hop.models import Blob, JSONBlob, MessageModel
+
 from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_signals
 from ._json import non_standard_reason
 from ._progress import ProgressBar
@@ -149,9 +157,6 @@ _TERM_GRACE = 10.0
 #: The format a file's extension says, when -f is not given.
 _EXTENSIONS = {".xml": "VOEVENT", ".gcn3": "CIRCULAR", ".avro": "AVRO", ".json": "JSON"}
 
-#: librdkafka's default for message.max.bytes, the largest message the producer sends.
-_DEFAULT_MAX_BYTES = 1_000_000
-
 #: How many failures the final line names one by one.
 _NAMED_FAILURES = 5
 
@@ -178,7 +183,7 @@ class _Tally:
             if error is None:
                 self.delivered += 1
             else:
-                if error.code() != confluent_kafka.KafkaError._MSG_TIMED_OUT:
+                if not is_delivery_timeout(error):
                     self.only_timeouts = False
                 reason = self.reason(error.code(), error.str(), message, by_broker=True)
                 self.fail(name, reason, counted=True)
@@ -339,14 +344,6 @@ class _State:
         return self.term_deadline is not None and time.monotonic() >= self.term_deadline
 
 
-def _max_bytes(url: Any) -> int:
-    settings = _rdkafka_config.producer_settings(url, None, produce_timeout=timedelta(0))
-    try:
-        return int(settings.get("message.max.bytes", _DEFAULT_MAX_BYTES))
-    except (TypeError, ValueError):
-        return _DEFAULT_MAX_BYTES
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``hop publish``.
 
@@ -376,8 +373,6 @@ def run(args: argparse.Namespace) -> int:
         messages = _StdinLines(args.format or "BLOB")
     total = len(messages) * len(url.topics) if isinstance(messages, list) else 0
     progress = ProgressBar(total, enabled=None if total > 1 and not args.quiet else False)
-    tally = _Tally(progress, _max_bytes(url))
-    tally.expected = total
     # A flag given wins; otherwise Stream.open takes the configured setting (config.toml,
     # HOP_* variables); otherwise the library's default.
     options: dict[str, Any] = {}
@@ -386,6 +381,8 @@ def run(args: argparse.Namespace) -> int:
     if args.connect_timeout is not None:
         options["connect_timeout"] = args.connect_timeout
     producer = Stream(auth=not args.no_auth).open(args.url, "w", **options)
+    tally = _Tally(progress, producer.max_message_bytes)
+    tally.expected = total
     state = _State()
 
     def on_signal(signum: int) -> None:

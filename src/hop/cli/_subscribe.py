@@ -18,15 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from ..io import Metadata, StartAt, StartPosition, Stream
-from ..models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
-from ._common import (
-    CommandFailed,
-    add_client_opts,
-    add_logging_opts,
-    on_interrupt,
-    reader_gone,
-)
+from hop.io import Metadata, StartAt, StartPosition, Stream
+from hop.models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
+
+from ._common import CommandFailed, add_client_opts, add_logging_opts, on_interrupt, reader_gone
 from ._json import finite
 
 logger = logging.getLogger("hop.cli")

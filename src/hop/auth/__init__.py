@@ -1,9 +1,9 @@
 """Credentials: the ``Auth`` object, the ``auth.toml`` file, and choosing one for a URL.
 
 This module is the facade users import; the work is done in private modules, one job each:
-:mod:`hop._credential` (the model), :mod:`hop._credential_store` (``auth.toml``),
-:mod:`hop._credential_select` (choosing one for a broker), :mod:`hop._credential_input`
-(a CSV file or the terminal) and :mod:`hop._token_command` (``token_command``). What is
+:mod:`hop.auth._credential` (the model), :mod:`hop.auth._store` (``auth.toml``),
+:mod:`hop.auth._select` (choosing one for a broker), :mod:`hop.auth._input`
+(a CSV file or the terminal) and :mod:`hop.auth._token_command` (``token_command``). What is
 left here are the operations behind ``hop auth add/remove/list``.
 
 ``auth.toml`` (see :func:`hop.configure.get_config_path`) is an array of tables, the format
@@ -37,22 +37,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TextIO
 
-from ._credential import (
-    GCN_DOMAIN,
-    Auth,
-    SASLMethod,
-    gcn_credential,
-    host_only,
-    label,
-    printable,
-)
-from ._credential_input import read_new_credential
-from ._credential_select import (
-    AmbiguousCredentialError,
-    NoMatchingCredentialError,
-    select_matching_auth,
-)
-from ._credential_store import (
+from hop.configure import get_config_path
+from hop.errors import CredentialInputError, HopError, NoCredentialsError
+
+from ._credential import GCN_DOMAIN, Auth, SASLMethod, gcn_credential, host_only, label, printable
+from ._input import read_new_credential
+from ._select import AmbiguousCredentialError, NoMatchingCredentialError, select_matching_auth
+from ._store import (
     NO_CREDENTIALS_MESSAGE,
     CredentialFileError,
     load_auth,
@@ -60,8 +51,6 @@ from ._credential_store import (
     write_auth_data,
 )
 from ._token_endpoint import TokenError
-from .configure import get_config_path
-from .errors import CredentialInputError, HopError, NoCredentialsError
 
 __all__ = [
     "GCN_DOMAIN",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from hop.errors import CredentialError, NoCredentialsError
+
 from ._credential import Auth, host_only, label
-from ._credential_store import NO_CREDENTIALS_MESSAGE
-from .errors import CredentialError, NoCredentialsError
+from ._store import NO_CREDENTIALS_MESSAGE
 
 __all__ = ["AmbiguousCredentialError", "NoMatchingCredentialError", "select_matching_auth"]
 

@@ -12,17 +12,19 @@ from typing import Any
 
 import confluent_kafka
 
-from . import _rdkafka_config
-from ._ratelimit import RateLimiter
-from .errors import (
+from hop._ratelimit import RateLimiter
+from hop.errors import (
     AuthenticationError,
     BrokerUnavailableError,
     KafkaError,
     ends_client,
+    is_all_brokers_down,
     is_connect_failure,
     is_retriable_lookup,
     translate_kafka_error,
 )
+
+from . import _rdkafka_config
 
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.
@@ -90,7 +92,7 @@ class _ClientErrors:
         code = error.code()
         if ends_client(error):
             self.stopping = error
-        if code == confluent_kafka.KafkaError._ALL_BROKERS_DOWN:
+        if is_all_brokers_down(code):
             self.all_down = True
         else:
             text = error.str() or ""

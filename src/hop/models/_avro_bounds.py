@@ -5,7 +5,7 @@ compressed blocks that inflate beyond :data:`MAX_INFLATED_BYTES` (or
 :data:`MAX_INFLATION_RATIO` times the container's size, if that is more), and data that
 would decode to more than :data:`MAX_ITEMS` records and items or an estimated
 :data:`MAX_DECODED_BYTES` of Python objects (:func:`_check_decoded_size`, which steps over
-the data before anything is built). :mod:`hop._avro` reads and writes the containers.
+the data before anything is built). :mod:`hop.models._avro_io` reads and writes the containers.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The records of a hop publication journal: layout, encoding, decoding, chunked reading.
 
 The layout is drawn in :mod:`hop._journal`'s docstring; this module is its one definition in
-code, shared by the journal itself (:mod:`hop._journal_store`) and the tolerant reader
-(:mod:`hop._journal_scan`).
+code, shared by the journal itself (:mod:`hop._journal._store`) and the tolerant reader
+(:mod:`hop._journal._scan`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ._journal_format import (
+from hop.errors import JournalError
+
+from ._format import (
     _HEADER,
     _KIND_QUEUED,
     _KIND_SENT,
@@ -26,8 +28,7 @@ from ._journal_format import (
     _Entry,
     _hop_record_at,
 )
-from ._journal_legacy import _LEGACY_HEADER, _decode_legacy, _legacy_record_at, _looks_legacy
-from .errors import JournalError
+from ._legacy import _LEGACY_HEADER, _decode_legacy, _legacy_record_at, _looks_legacy
 
 
 @dataclass

@@ -9,8 +9,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from hop.errors import ConfigurationError, CredentialInputError, MalformedCredentialError
+
 from ._credential import GCN_DOMAIN, PROTOCOLS, Auth, SASLMethod, gcn_credential
-from .errors import ConfigurationError, CredentialInputError, MalformedCredentialError
 
 __all__ = ["read_new_credential"]
 

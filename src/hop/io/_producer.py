@@ -17,15 +17,9 @@ from typing import Any
 
 import confluent_kafka
 
-from . import _rdkafka_config
-from ._client import _SECURE_FAILURES, _ClientErrors
-from ._duration import to_timedelta as _timedelta
-from ._headers import _check_header_key, _pack, _sender_header
-from ._ratelimit import ONCE, RateLimiter
-from ._types import ConfigArg, DeliveryCallback, Headers, HeadersArg
-from ._url import _TOPIC_RE as _TOPIC_NAME
-from ._url import KafkaURL
-from .errors import (
+from hop._duration import to_timedelta as _timedelta
+from hop._ratelimit import ONCE, RateLimiter
+from hop.errors import (
     ClientError,
     ConfigurationError,
     DeliveryError,
@@ -33,10 +27,18 @@ from .errors import (
     InvalidMessageError,
     MessageTooLargeError,
     StreamStateError,
+    is_broker_answer,
     is_too_large,
     is_unsendable,
     translate_kafka_error,
 )
+
+from . import _rdkafka_config
+from ._client import _SECURE_FAILURES, _ClientErrors
+from ._headers import _check_header_key, _pack, _sender_header
+from ._types import ConfigArg, DeliveryCallback, Headers, HeadersArg
+from ._url import _TOPIC_RE as _TOPIC_NAME
+from ._url import KafkaURL
 
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.
@@ -72,11 +74,9 @@ class _DeliveryTally:
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
-        if error is None:
+        if is_broker_answer(error):
             self.client.answered = True
-        elif not self.muted:
-            if error.code() >= 0:
-                self.client.answered = True
+        if error is not None and not self.muted:
             self.failed += 1
             if self._reasons.hit(error.code()) is not None:
                 self.errors.append(error)
@@ -145,7 +145,7 @@ class _SafeCallback:
         if tally is not None:
             if tally.muted:
                 return
-            if error is None or error.code() >= 0:
+            if is_broker_answer(error):
                 tally.client.answered = True
         try:
             self._callback(error, message)
@@ -223,6 +223,11 @@ class Producer:
             # The margin covers the last slice of waiting, whose reports come just before
             # the producer gives up.
             self._client_errors.quiet_until = self._opened_at + self._connect_timeout + 5.0
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest message this producer sends, in bytes (its ``message.max.bytes``)."""
+        return self._max_bytes
 
     @property
     def auth(self) -> _rdkafka_config.AuthLike | None:

@@ -52,9 +52,9 @@ header before ``write`` returns, so the same holds after a power loss. With the 
 ``fsync=False`` a power loss may lose recent writes or leave a header that points past the
 data that reached the disk; the latter is reported as corruption rather than guessed at.
 
-The code is split by concern: :mod:`hop._journal_format` (the records, encoded and decoded),
-:mod:`hop._journal_legacy` (hop-client 0.12/0.13 journals), :mod:`hop._journal_store` (the
-file: opening, replay, appends, compaction, conversion), :mod:`hop._journal_scan` (reading
+The code is split by concern: :mod:`hop._journal._format` (the records, encoded and decoded),
+:mod:`hop._journal._legacy` (hop-client 0.12/0.13 journals), :mod:`hop._journal._store` (the
+file: opening, replay, appends, compaction, conversion), :mod:`hop._journal._scan` (reading
 a damaged journal); this module is :class:`PublicationJournal`'s queue operations on top of
 the store, and salvage.
 """
@@ -70,17 +70,18 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from ._journal_format import _BYTES_LIKE, _KIND_SENT, Headers
+from hop.errors import JournalError
+
+from ._format import _BYTES_LIKE, _KIND_SENT, Headers
 
 # Re-exported: the names the robust publisher, the CLI and the tests know hop._journal by.
-from ._journal_format import COMPACT_MIN as COMPACT_MIN
-from ._journal_format import HEADER_SIZE as HEADER_SIZE
-from ._journal_format import LEGACY_BACKUP_SUFFIX as LEGACY_BACKUP_SUFFIX
-from ._journal_format import MAGIC as MAGIC
-from ._journal_format import _encode_queued as _encode_queued
-from ._journal_scan import JournalScan, scan_journal
-from ._journal_store import _JournalStore
-from .errors import JournalError
+from ._format import COMPACT_MIN as COMPACT_MIN
+from ._format import HEADER_SIZE as HEADER_SIZE
+from ._format import LEGACY_BACKUP_SUFFIX as LEGACY_BACKUP_SUFFIX
+from ._format import MAGIC as MAGIC
+from ._format import _encode_queued as _encode_queued
+from ._scan import JournalScan, scan_journal
+from ._store import _JournalStore
 
 __all__ = [
     "JournalMisuseError",

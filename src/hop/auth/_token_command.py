@@ -9,7 +9,7 @@ import logging
 import subprocess
 import time
 
-from .errors import AuthenticationError
+from hop.errors import AuthenticationError
 
 __all__ = ["token_callback"]
 

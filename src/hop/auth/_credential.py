@@ -1,8 +1,8 @@
 """The credential model: ``Auth``, ``SASLMethod``, and GCN's credentials.
 
-A credential is a plain value: it knows nothing of files (:mod:`hop._credential_store`),
-of choosing one for a URL (:mod:`hop._credential_select`) or of prompts
-(:mod:`hop._credential_input`). :mod:`hop.auth` re-exports the public names.
+A credential is a plain value: it knows nothing of files (:mod:`hop.auth._store`),
+of choosing one for a URL (:mod:`hop.auth._select`) or of prompts
+(:mod:`hop.auth._input`). :mod:`hop.auth` re-exports the public names.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
-from .errors import ConfigurationError
+from hop.errors import ConfigurationError
+
+from ._settings import security_settings
+from ._token_endpoint import fetch_endpoint_token, run_token_command
 
 __all__ = [
     "GCN_DOMAIN",
@@ -283,7 +286,7 @@ class Auth:
 
         With a token command, the command's output, stripped (it runs each time). With a
         token endpoint, a token fetched with the client-credentials flow (see
-        :func:`hop._token_endpoint.fetch_endpoint_token`), kept until the ``expires_in``
+        :func:`hop.auth._token_endpoint.fetch_endpoint_token`), kept until the ``expires_in``
         of the answer has passed (counted from just before the request); without
         ``expires_in`` it is fetched each time.
 
@@ -292,8 +295,6 @@ class Auth:
             TokenError: (a ``RuntimeError``) the endpoint or command failed, or its answer
                 is not a bearer token.
         """
-        from ._token_endpoint import fetch_endpoint_token, run_token_command
-
         if self._token_command:
             return run_token_command(self._token_command, self._username)
         if not self._token_endpoint:
@@ -316,8 +317,6 @@ class Auth:
         settings; with a token command, ``sasl.oauthbearer.method="default"`` and an
         ``oauth_cb`` that runs it (the command runs once here).
         """
-        from ._rdkafka_config import security_settings
-
         return security_settings(self)
 
     @property

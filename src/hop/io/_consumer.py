@@ -19,9 +19,27 @@ from typing import Any, Literal, cast, overload
 
 import confluent_kafka
 
+from hop._duration import to_timedelta as _timedelta
+from hop.errors import (
+    BrokerUnavailableError,
+    ConfigurationError,
+    KafkaTimeoutError,
+    StreamStateError,
+    ends_reading,
+    is_no_offset,
+    is_partition_eof,
+    is_topic_absent,
+    translate_kafka_error,
+)
+
+# ``_format`` header values seen so far, decoded once each: the one bounded label cache,
+# kept in hop.models (labels over 64 bytes are never cached).
+from hop.models import _LABELS as _LABELS
+from hop.models import MessageModel, decode
+from hop.models import _label_text as _label_text
+
 from . import _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
-from ._duration import to_timedelta as _timedelta
 from ._read_state import (
     _Assignment,
     _check_start_at,
@@ -31,21 +49,6 @@ from ._read_state import (
 )
 from ._types import ConfigArg, Headers, Metadata, StartAt, StartPosition, _metadata
 from ._url import KafkaURL
-from .errors import (
-    BrokerUnavailableError,
-    ConfigurationError,
-    KafkaTimeoutError,
-    StreamStateError,
-    ends_reading,
-    is_topic_absent,
-    translate_kafka_error,
-)
-
-# ``_format`` header values seen so far, decoded once each: the one bounded label cache,
-# kept in hop.models (labels over 64 bytes are never cached).
-from .models import _LABELS as _LABELS
-from .models import MessageModel, decode
-from .models import _label_text as _label_text
 
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.
@@ -54,7 +57,6 @@ logger = logging.getLogger("hop.io")
 # nothing). Not "hop.io": the command line holds back hop.io's connection warnings at first.
 _notices = logging.getLogger("hop.stream")
 
-_EOF = confluent_kafka.KafkaError._PARTITION_EOF
 _PATTERN_REFRESH_MS = 10_000
 # A group member with no partitions after this many session timeouts is told so.
 _JOIN_TIMEOUT_SESSIONS = 3
@@ -546,7 +548,7 @@ class Consumer:
     ) -> bool:
         """Deal with an error read in place of a message; say whether every partition has
         now been read to its end."""
-        if error.code() == _EOF:
+        if is_partition_eof(error):
             self._assignment.reached_end(cast(str, raw.topic()), cast(int, raw.partition()))
             return self._assignment.finished()
         if ends_reading(error):
@@ -585,10 +587,7 @@ class Consumer:
             self._consumer.commit(asynchronous=False)
         except confluent_kafka.KafkaException as exc:
             kafka_error = exc.args[0] if exc.args else None
-            if (
-                isinstance(kafka_error, confluent_kafka.KafkaError)
-                and kafka_error.code() == confluent_kafka.KafkaError._NO_OFFSET
-            ):
+            if isinstance(kafka_error, confluent_kafka.KafkaError) and is_no_offset(kafka_error):
                 return
             logger.warning("could not commit offsets for %s: %s", self._url, exc)
 

@@ -9,8 +9,8 @@ with stream.open("kafka://hostname:9092/topic", "r") as consumer:
     for message in consumer:
         print(message)
 
-This module is the facade: the producer lives in ``hop._producer``, the consumer in
-``hop._consumer``, client errors and metadata look-ups in ``hop._client`` (see
+This module is the facade: the producer lives in ``hop.io._producer``, the consumer in
+``hop.io._consumer``, client errors and metadata look-ups in ``hop.io._client`` (see
 docs/architecture.md).
 """
 
@@ -22,6 +22,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import confluent_kafka
+
+# Called through the module, so that a test (or a user) replacing hop.auth.load_auth is heard.
+from hop import auth as _hop_auth
+from hop.configure import load_config
+from hop.errors import ConfigurationError
 
 from . import _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
@@ -39,10 +44,6 @@ from ._types import Metadata, StartPosition
 from ._types import Seconds as Seconds
 from ._types import StartAt as StartAt
 from ._url import KafkaURL, parse_url
-from .errors import (
-    ConfigurationError,
-    CredentialError,
-)
 
 if TYPE_CHECKING:
     from ._deserializer import Deserializer
@@ -69,12 +70,8 @@ def _resolve_auth(auth: object, url: KafkaURL) -> _rdkafka_config.AuthLike | Non
     if auth is False or auth is None:
         return None
     if auth is True or isinstance(auth, list | tuple):
-        try:
-            from . import auth as hop_auth
-        except ImportError as exc:  # pragma: no cover - hop.auth ships with hop
-            raise CredentialError("stored credentials are not available") from exc
-        creds = hop_auth.load_auth() if auth is True else list(auth)
-        chosen: _rdkafka_config.AuthLike = hop_auth.select_matching_auth(
+        creds = _hop_auth.load_auth() if auth is True else list(auth)
+        chosen: _rdkafka_config.AuthLike = _hop_auth.select_matching_auth(
             creds, list(url.hostnames), url.username
         )
         return chosen
@@ -174,9 +171,7 @@ class Stream:
         given = self._auth_given
         if given is True:
             if self._auth_loaded is None:
-                from . import auth as hop_auth
-
-                self._auth_loaded = hop_auth.load_auth()
+                self._auth_loaded = _hop_auth.load_auth()
             return self._auth_loaded
         if given is False or given is None:
             return None
@@ -394,10 +389,6 @@ class Stream:
 
 def _configured_defaults(allowed: set[str]) -> dict[str, Any]:
     """Options from the general configuration (file and HOP_ variables) that apply here."""
-    try:
-        from .configure import load_config
-    except ImportError:  # pragma: no cover - hop.configure ships with hop
-        return {}
     settings = load_config()
     return {key: value for key, value in settings.items() if key in allowed}
 

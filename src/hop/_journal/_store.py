@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import logging
 import mmap
 import os
@@ -23,7 +22,9 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._journal_format import (
+from hop.errors import JournalCorruptError, JournalError, JournalPermissionError
+
+from ._format import (
     _HEADER,
     _INITIAL_CAPACITY,
     _KIND_QUEUED,
@@ -47,8 +48,8 @@ from ._journal_format import (
     records_of,
     write_all,
 )
-from ._journal_legacy import _LEGACY_HEADER, _looks_legacy, read_legacy
-from .errors import JournalCorruptError, JournalError, JournalPermissionError
+from ._legacy import _LEGACY_HEADER, _looks_legacy, read_legacy
+from ._lock import lock_exclusive
 
 log = logging.getLogger("hop.robust_publisher")
 
@@ -153,9 +154,11 @@ class _JournalStore:
 
     def _lock_file(self, fd: int) -> None:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock_exclusive(fd)
         except BlockingIOError as exc:
             raise JournalError(f"the journal {self.path} is in use by another publisher") from exc
+        except OSError as exc:
+            raise JournalError(f"cannot lock the journal {self.path}: {exc}") from exc
 
     def _create(self) -> int:
         """Create the file with its header under a temporary name, then link it into place.

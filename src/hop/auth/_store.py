@@ -12,16 +12,17 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from . import _toml
-from ._credential import PROTOCOLS, Auth, SASLMethod, control_character_field, host_only
-from .configure import SettingsError, get_config_path
-from .errors import (
+from hop import _toml
+from hop.configure import SettingsError, get_config_path
+from hop.errors import (
     ConfigurationError,
     CredentialError,
     CredentialFilePermissionError,
     MalformedCredentialError,
     NoCredentialsError,
 )
+
+from ._credential import PROTOCOLS, Auth, SASLMethod, control_character_field, host_only
 
 __all__ = [
     "NO_CREDENTIALS_MESSAGE",

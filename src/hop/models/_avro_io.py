@@ -9,7 +9,7 @@ as nulls, and the records would no longer come back equal).
 
 Reading refuses containers that would make a small message cost unbounded memory: schemas
 under which values take no bytes (:func:`_check_not_a_bomb`, here), and containers that
-would inflate or decode to too much (:mod:`hop._avro_bounds`).
+would inflate or decode to too much (:mod:`hop.models._avro_bounds`).
 """
 
 from __future__ import annotations
@@ -24,17 +24,18 @@ from typing import Any
 import fastavro
 import fastavro.validation
 
-# Re-exported too: AvroBlob and the tests know the limits and readers as hop._avro's.
-from hop._avro_bounds import MAX_DECODED_BYTES as MAX_DECODED_BYTES
-from hop._avro_bounds import MAX_INFLATED_BYTES as MAX_INFLATED_BYTES
-from hop._avro_bounds import MAX_INFLATION_RATIO as MAX_INFLATION_RATIO
-from hop._avro_bounds import MAX_ITEMS as MAX_ITEMS
-from hop._avro_bounds import _check_decoded_size as _check_decoded_size
-from hop._avro_bounds import _check_inflated_size as _check_inflated_size
-from hop._avro_bounds import _header as _header
-from hop._avro_bounds import _read_long as _read_long
-from hop._avro_bounds import _read_sized as _read_sized
 from hop.errors import DecodeError, InvalidMessageError
+
+# Re-exported too: AvroBlob and the tests know the limits and readers as hop.models._avro_io's.
+from ._avro_bounds import MAX_DECODED_BYTES as MAX_DECODED_BYTES
+from ._avro_bounds import MAX_INFLATED_BYTES as MAX_INFLATED_BYTES
+from ._avro_bounds import MAX_INFLATION_RATIO as MAX_INFLATION_RATIO
+from ._avro_bounds import MAX_ITEMS as MAX_ITEMS
+from ._avro_bounds import _check_decoded_size as _check_decoded_size
+from ._avro_bounds import _check_inflated_size as _check_inflated_size
+from ._avro_bounds import _header as _header
+from ._avro_bounds import _read_long as _read_long
+from ._avro_bounds import _read_sized as _read_sized
 
 __all__ = ["infer_schema", "read_container", "write_container"]
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from .errors import ConfigurationError
+from hop.errors import ConfigurationError
 
 DEFAULT_PORT = 9092
 

@@ -7,22 +7,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import IO, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 import confluent_kafka
 
-from ._rdkafka_config import AuthLike
+if TYPE_CHECKING:
+    from hop.auth._settings import AuthLike
 
 #: A credential choice: ``True`` (the stored credentials), ``False`` or ``None`` (none), an
 #: ``Auth``, or several to choose from by the URL's host and user.
-AuthArg: TypeAlias = bool | AuthLike | Sequence[AuthLike] | None
+AuthArg: TypeAlias = "bool | AuthLike | Sequence[AuthLike] | None"
 #: A duration: a ``timedelta`` or a number of seconds.
 Seconds: TypeAlias = timedelta | float
 #: Extra librdkafka settings, by their librdkafka names.
 ConfigArg: TypeAlias = Mapping[str, object] | None
-
-#: What a model's ``load`` reads: text, bytes, or a file object open in text or binary mode.
-LoadInput: TypeAlias = str | bytes | bytearray | memoryview | IO[str] | IO[bytes]
 
 #: Headers as users give them: a mapping, or a sequence of (key, value) pairs.
 HeadersArg: TypeAlias = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]] | None

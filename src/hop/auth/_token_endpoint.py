@@ -2,7 +2,7 @@
 token command.
 
 librdkafka fetches and refreshes its own tokens for connections (see
-:mod:`hop._rdkafka_config`); this is for programs that want the token itself, as
+:mod:`hop.io._rdkafka_config`); this is for programs that want the token itself, as
 hop-client 0.13's ``Auth.token`` gave it.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import certifi
 
-from .errors import CredentialError
+from hop.errors import CredentialError
 
 __all__ = ["TOKEN_REQUEST_TIMEOUT", "TokenError", "fetch_endpoint_token", "run_token_command"]
 

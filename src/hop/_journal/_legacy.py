@@ -1,7 +1,7 @@
 """hop-client 0.12/0.13's journal: its records, and reading the unsent messages out of one.
 
-Its layout is in ``docs/robust.md``. :mod:`hop._journal_store` converts such a journal when
-it opens one; :mod:`hop._journal_scan` reads a damaged one.
+Its layout is in ``docs/robust.md``. :mod:`hop._journal._store` converts such a journal when
+it opens one; :mod:`hop._journal._scan` reads a damaged one.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import struct
 import zlib
 from collections.abc import Callable
 
-from ._journal_format import _U64, MAGIC, Headers, _ChunkReader, _Entry
-from .errors import JournalCorruptError
+from hop.errors import JournalCorruptError
+
+from ._format import _U64, MAGIC, Headers, _ChunkReader, _Entry
 
 # Records of a 24-byte header (record type u64, body length
 # u64, body CRC-32 u32, CRC-32 of those 20 bytes u32) and a body; see docs/robust.md.

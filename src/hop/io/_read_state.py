@@ -10,8 +10,9 @@ from datetime import datetime
 
 import confluent_kafka
 
+from hop.errors import ConfigurationError
+
 from ._types import StartAt, StartPosition
-from .errors import ConfigurationError
 
 _DEFAULT_DUPLICATE_WINDOW = 10_000
 

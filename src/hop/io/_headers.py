@@ -7,10 +7,11 @@ import os
 import threading
 from collections.abc import Mapping
 
+from hop.errors import ConfigurationError, InvalidMessageError
+from hop.models import encode
+
 from . import _rdkafka_config
 from ._types import Headers, HeadersArg
-from .errors import ConfigurationError, InvalidMessageError
-from .models import encode
 
 # UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness in batches: a
 # fresh id per message is on the hot path. The batch is large because os.urandom lets go

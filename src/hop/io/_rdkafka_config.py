@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
-import certifi
+from hop._duration import to_seconds
+from hop.auth._settings import AuthLike as AuthLike
+from hop.auth._settings import Settings as Settings
+from hop.auth._settings import security_settings
+from hop.errors import ConfigurationError
 
 from ._url import KafkaURL
-from .errors import ConfigurationError
 
 #: librdkafka's own log lines go to this logger, at DEBUG level.
 LIBRDKAFKA_LOGGER = logging.getLogger("hop.librdkafka")
@@ -43,84 +46,6 @@ DEFAULT_SESSION_TIMEOUT = timedelta(seconds=10)
 #: default is 30 s; Kafka's Java client uses 10 s). A TLS client talking to a plaintext
 #: listener hangs in the handshake until this runs out, so it bounds how soon that is told.
 CONNECTION_SETUP_TIMEOUT = timedelta(seconds=10)
-
-Settings = dict[str, Any]
-
-
-class AuthLike(Protocol):
-    """What the settings need from a credential (``hop.auth.Auth`` provides it)."""
-
-    @property
-    def username(self) -> str: ...
-    @property
-    def password(self) -> str: ...
-    @property
-    def mechanism(self) -> str: ...
-    @property
-    def protocol(self) -> str: ...
-    @property
-    def ssl_ca_location(self) -> str | None: ...
-    @property
-    def token_endpoint(self) -> str | None: ...
-
-
-def tls_settings(ssl_ca_location: str | None) -> Settings:
-    """The TLS half of a secure connection: which CA certificates to trust.
-
-    ``ssl.ca.location`` for the brokers and ``https.ca.location`` for a token endpoint name
-    the CA file, or certifi's bundle without one: the OpenSSL inside confluent-kafka's
-    wheels may not find the system's store.
-    """
-    location = ssl_ca_location or certifi.where()
-    return {"ssl.ca.location": location, "https.ca.location": location}
-
-
-def security_settings(auth: AuthLike | None) -> Settings:
-    """Security settings for a credential, or for no credential at all.
-
-    Args:
-        auth: the credential; ``None`` means a plaintext, unauthenticated connection.
-
-    Returns:
-        ``security.protocol``, the SASL settings and, for ``SASL_SSL``, the TLS settings.
-        A credential with a token endpoint uses librdkafka's own OIDC client-credentials
-        flow (client id and secret are the username and password), which refreshes tokens
-        by itself, also while the client is idle. A credential with a token command gets
-        an ``oauth_cb`` that runs it (see ``hop.auth.Auth.token_command``).
-
-    Raises:
-        AuthenticationError: a token command failed when first run (it runs here once).
-    """
-    if auth is None:
-        return {"security.protocol": "PLAINTEXT"}
-    settings: Settings = {
-        "security.protocol": auth.protocol,
-        "sasl.mechanism": auth.mechanism,
-    }
-    token_command = getattr(auth, "token_command", None)
-    if token_command:
-        # The command's token reaches librdkafka through oauth_cb (hop.auth runs it).
-        from ._token_command import token_callback
-
-        settings["sasl.mechanism"] = "OAUTHBEARER"
-        settings["sasl.oauthbearer.method"] = "default"
-        settings["oauth_cb"] = token_callback(auth)
-    elif auth.token_endpoint:
-        settings.update(
-            {
-                "sasl.mechanism": "OAUTHBEARER",
-                "sasl.oauthbearer.method": "oidc",
-                "sasl.oauthbearer.client.id": auth.username,
-                "sasl.oauthbearer.client.secret": auth.password,
-                "sasl.oauthbearer.token.endpoint.url": auth.token_endpoint,
-            }
-        )
-    else:
-        settings["sasl.username"] = auth.username
-        settings["sasl.password"] = auth.password
-    if auth.protocol.upper().endswith("SSL"):
-        settings.update(tls_settings(auth.ssl_ca_location))
-    return settings
 
 
 def _ms(value: timedelta) -> int:
@@ -195,8 +120,6 @@ COMPRESSION_TYPES = ("none", "gzip", "snappy", "lz4", "zstd")
 
 def _option_ms(name: str, value: object, minimum: int = 0) -> int:
     """A duration option (a ``timedelta`` or seconds) in whole milliseconds."""
-    from ._duration import to_seconds
-
     try:
         seconds = to_seconds(value)
     except TypeError:

@@ -2,10 +2,8 @@
 
 :func:`encode` and :func:`decode` are what the producer and consumer call per message;
 :func:`decode` never raises, so a bad message can never break a subscriber's loop. The
-formats themselves are in :mod:`hop.models`, which re-exports every public name here.
-
-``hop.models`` and this module import each other, each at its end: every function here
-uses the formats only when called, so either module may be imported first.
+formats themselves are in the format modules beside it; :mod:`hop.models` re-exports every
+public name here.
 """
 
 from __future__ import annotations
@@ -17,6 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from hop._ratelimit import ONCE, RateLimiter
+
+from ._avro import AvroBlob
+from ._base import MessageModel, format_name
+from ._blob import Blob, ExternalMessage, JSONBlob
+from ._gcn import GCNCircular, GCNTextNotice, _notice_fields
+from ._voevent import VOEvent
 
 logger = logging.getLogger("hop.models")
 
@@ -325,20 +329,6 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
     except Exception as exc:
         return _as_blob(body, f"{type(exc).__name__}: {exc}", format_label)
 
-
-# Imported last: hop.models imports this module at its own end (see the docstring).
-from hop.models import (  # noqa: E402
-    AvroBlob,
-    Blob,
-    ExternalMessage,
-    GCNCircular,
-    GCNTextNotice,
-    JSONBlob,
-    MessageModel,
-    VOEvent,
-    _notice_fields,
-    format_name,
-)
 
 for _builtin in (Blob, JSONBlob, VOEvent, GCNCircular, GCNTextNotice, AvroBlob, ExternalMessage):
     _register_builtin(_builtin)
