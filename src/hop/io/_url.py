@@ -143,8 +143,6 @@ def _parse_host(part: str, url: str) -> tuple[str, int]:
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:?/+")
 _SCHEME_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
-# Where the userinfo ends: the last '@', written as is or percent-encoded.
-_USERINFO_END = re.compile(r"(?:@|%40)(?!.*(?:@|%40))", re.IGNORECASE | re.DOTALL)
 _PORT = re.compile(r":[0-9]*")
 
 
@@ -169,9 +167,11 @@ def redact_url(url: str) -> str:
     match = _SCHEME_RE.match(url)
     prefix = match.group(0) if match else ""
     rest = url[len(prefix) :]
-    end = _USERINFO_END.search(rest)
-    if end is not None:
-        prefix, rest = f"{prefix}***@", rest[end.end() :]
+    # The userinfo ends at the last '@', written as is or percent-encoded.
+    at, encoded = rest.rfind("@"), rest.rfind("%40")
+    end = max(at + 1 if at >= 0 else 0, encoded + 3 if encoded >= 0 else 0)
+    if end:
+        prefix, rest = f"{prefix}***@", rest[end:]
     netloc, slash, path = rest.partition("/")
     brokers = ",".join(_redact_broker(part) for part in netloc.split(","))
     return f"{prefix}{brokers}{slash}{path}"
