@@ -14,9 +14,12 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hop._ratelimit import ONCE, RateLimiter
+
+if TYPE_CHECKING:
+    from hop._schema_registry import SchemaSources
 
 logger = logging.getLogger("hop.models")
 
@@ -284,7 +287,9 @@ def _is_gcn_circular(value: dict[str, Any]) -> bool:
     )
 
 
-def decode(body: bytes | None, format_label: str | None) -> MessageModel:
+def decode(
+    body: bytes | None, format_label: str | None, schemas: SchemaSources | None = None
+) -> MessageModel:
     """Turn a received body and its ``_format`` label into a model. Never raises.
 
     Implements every rule of ``WIRE.md``: a known label decodes with its model; an unknown
@@ -296,6 +301,8 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
     Args:
         body: the message value (``None`` for an empty message).
         format_label: the ``_format`` header as text, or ``None`` when absent.
+        schemas: where to find the schemas of Confluent-framed Avro records (a reader's
+            own); None for the configured registry and lsst-alert-packet.
 
     Returns:
         The model.
@@ -312,6 +319,15 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
         return Blob(b"")
     try:
         if format_label is None:
+            if body[:1] == b"\x00" and len(body) >= 5:
+                # Confluent-framed Avro (Rubin): a record when a schema for its id is found.
+                framed = AvroRecord._from_framed(body, schemas)
+                if framed is not None:
+                    return framed
+                model = _decode_headerless(body)
+                if type(model) is Blob:
+                    AvroRecord._missed(body, schemas)
+                return model
             if body and body[0] in _JSON_FIRST:
                 return _decode_json_headerless(body)
             return _decode_headerless(body)
@@ -321,6 +337,8 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
         if cls is None:
             _warn_unknown_label(format_label)
             return Blob(bytes(body))
+        if cls is AvroRecord:
+            return AvroRecord.deserialize(body, schemas)
         return cls.deserialize(body)
     except Exception as exc:
         return _as_blob(body, f"{type(exc).__name__}: {exc}", format_label)
@@ -329,6 +347,7 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
 # Imported last: hop.models imports this module at its own end (see the docstring).
 from hop.models import (  # noqa: E402
     AvroBlob,
+    AvroRecord,
     Blob,
     ExternalMessage,
     GCNCircular,
@@ -340,5 +359,14 @@ from hop.models import (  # noqa: E402
     format_name,
 )
 
-for _builtin in (Blob, JSONBlob, VOEvent, GCNCircular, GCNTextNotice, AvroBlob, ExternalMessage):
+for _builtin in (
+    Blob,
+    JSONBlob,
+    VOEvent,
+    GCNCircular,
+    GCNTextNotice,
+    AvroBlob,
+    ExternalMessage,
+    AvroRecord,
+):
     _register_builtin(_builtin)

@@ -72,6 +72,7 @@ __all__ = [
     "NoCredentialsError",
     "ProducerStateError",
     "RequestRejectedError",
+    "SchemaRegistryError",
     "StreamStateError",
     "UnknownTopicError",
     "UnsafeXMLError",
@@ -153,6 +154,10 @@ class JSONDecodeError(DecodeError, json.JSONDecodeError):
 
     def __reduce__(self) -> tuple[type[JSONDecodeError], tuple[str, str, str, int]]:
         return type(self), (self.what, self.msg, self.doc, self.pos)
+
+
+class SchemaRegistryError(HopError, ConnectionError):
+    """A schema registry could not be reached, or did not answer with a schema."""
 
 
 class UnsafeXMLError(DecodeError):

@@ -31,6 +31,7 @@ from hop.errors import DecodeError, JSONDecodeError
 
 __all__ = [
     "AvroBlob",
+    "AvroRecord",
     "Blob",
     "ExternalMessage",
     "GCNCircular",
@@ -1014,6 +1015,10 @@ def format_name(model: type | object) -> str:
     return cls.__name__.lower()
 
 
+# Confluent-framed Avro records (Rubin's alerts); a format of its own module.
+from hop._avro_record import AvroRecord  # noqa: E402
+
+# isort: split
 # The registry and the per-message codec live in hop._codec; hop.models re-exports them (the
 # import sits here, after the formats, because hop._codec needs the formats in turn).
 from hop import _codec  # noqa: E402
