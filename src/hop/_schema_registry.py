@@ -266,9 +266,10 @@ class RegistryClient:
         except ValueError:
             host_ok = False
         if parts.scheme not in ("http", "https") or not host_ok:
+            # Not echoed when it may hold a credential (anything with an @).
+            given = "" if "@" in url else f", not {url.strip()!r:.200}"
             raise ConfigurationError(
-                f"a schema registry must be an http:// or https:// URL with a host, not "
-                f"{redact_url(url)!r}"
+                f"a schema registry must be an http:// or https:// URL with a host{given}"
             )
         self.shown = redact_url(url.strip())
         self._base = self.shown.rstrip("/")
