@@ -277,6 +277,12 @@ def _decode_json_headerless(body: bytes) -> MessageModel:
     return JSONBlob(value)
 
 
+def _is_gcn_binary(body: bytes) -> bool:
+    """A GCN classic binary packet: 160 bytes, starting with its type as a big-endian int
+    (1 to 255). Never taken for a Confluent-framed record, nor warned about."""
+    return len(body) == 160 and body[:3] == b"\x00\x00\x00" and body[3] != 0
+
+
 def _is_gcn_circular(value: dict[str, Any]) -> bool:
     number = value.get("circularId")
     return (
@@ -319,7 +325,7 @@ def decode(
         return Blob(b"")
     try:
         if format_label is None:
-            if body[:1] == b"\x00" and len(body) >= 5:
+            if body[:1] == b"\x00" and len(body) >= 5 and not _is_gcn_binary(body):
                 # Confluent-framed Avro (Rubin): a record when a schema for its id is found.
                 framed = AvroRecord._from_framed(body, schemas)
                 if framed is not None:

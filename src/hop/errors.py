@@ -14,6 +14,7 @@ The tree::
     ├── DecodeError (ValueError)              a file or message that does not parse as its format
     │   ├── UnsafeXMLError                    XML refused for safety (entities, expansion bombs)
     │   └── JSONDecodeError (json.JSONDecodeError)  invalid JSON text (JSONBlob, ExternalMessage)
+    ├── SchemaRegistryError (ConnectionError) a schema registry unreachable or answering no schema
     ├── LocalBrokerError                      the local test broker cannot run
     ├── JournalError (RuntimeError)           the robust publisher's journal cannot be used
     │   ├── JournalPermissionError (PermissionError)    the file may not be opened or created
