@@ -174,6 +174,15 @@ def _parse_bool(value: object) -> bool:
     raise ValueError("expected true/yes/on/1 or false/no/off/0")
 
 
+def _parse_registry(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected an http:// or https:// URL")
+    text = value.strip()
+    if not text.lower().startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return text
+
+
 def _parse_connect_timeout(value: object) -> float:
     # 0 (wait forever) stays a value: None would read as "not given" and bring back 15 s.
     return _seconds(value)
@@ -223,6 +232,13 @@ SETTINGS: Mapping[str, Setting] = {
             "seconds a producer waits for some broker to answer at all before it gives up "
             "(a broker that answered once is waited for as long as necessary); 0 waits "
             "forever; default 15",
+        ),
+        Setting(
+            "schema_registry",
+            _parse_registry,
+            "the schema registry (https://[user:password@]host[:port]) that readers ask "
+            "for the schemas of Confluent-framed Avro records such as Rubin's alerts; "
+            "Stream(schema_registry=...) and --schema-registry win over it",
         ),
         Setting(
             "fetch_external",

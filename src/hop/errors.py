@@ -14,6 +14,7 @@ The tree::
     ├── DecodeError (ValueError)              a file or message that does not parse as its format
     │   ├── UnsafeXMLError                    XML refused for safety (entities, expansion bombs)
     │   └── JSONDecodeError (json.JSONDecodeError)  invalid JSON text (JSONBlob, ExternalMessage)
+    ├── SchemaRegistryError (ConnectionError) a schema registry unreachable or answering no schema
     ├── LocalBrokerError                      the local test broker cannot run
     ├── JournalError (RuntimeError)           the robust publisher's journal cannot be used
     │   ├── JournalPermissionError (PermissionError)    the file may not be opened or created
@@ -86,6 +87,7 @@ __all__ = [
     "NoCredentialsError",
     "ProducerStateError",
     "RequestRejectedError",
+    "SchemaRegistryError",
     "StreamStateError",
     "UnknownTopicError",
     "UnsafeXMLError",
@@ -172,6 +174,10 @@ class JSONDecodeError(DecodeError, json.JSONDecodeError):
 
     def __reduce__(self) -> tuple[type[JSONDecodeError], tuple[str, str, str, int]]:
         return type(self), (self.what, self.msg, self.doc, self.pos)
+
+
+class SchemaRegistryError(HopError, ConnectionError):
+    """A schema registry could not be reached, or did not answer with a schema."""
 
 
 class UnsafeXMLError(DecodeError):

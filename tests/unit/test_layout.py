@@ -29,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "_local_broker": {"errors"},
     "configure": {"errors", "_toml", "_duration"},
     "auth": LEAVES | {"configure"},
-    "models": LEAVES,
+    # models read the schema_registry setting (for Rubin-style records) from configure.
+    "models": LEAVES | {"configure"},
     "plugins": LEAVES | {"models"},
     "_journal": LEAVES,
     "io": LEAVES | {"configure", "auth", "models", "plugins"},

@@ -7,6 +7,7 @@ import sys
 from datetime import timedelta
 
 from hop.configure import SETTINGS, get_config_path, load_config, write_config_value
+from hop.models._schema_registry import redact_url
 
 from ._common import Subparsers, add_command_group, add_leaf_logging_opts
 
@@ -109,6 +110,9 @@ def run_show(args: argparse.Namespace) -> int:
         value = values.get(name)
         if value is None:
             print(f"# {name} is not set")
+        elif name == "schema_registry" and "@" in str(value).split("//", 1)[-1].split("/")[0]:
+            # A password in the URL is never shown.
+            print(f"{name} = {_toml(redact_url(str(value)))}  # credentials not shown")
         else:
             print(f"{name} = {_toml(value)}")
     sys.stdout.flush()

@@ -31,6 +31,7 @@ from hop.models import Blob, JSONBlob, MessageModel
 from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_signals
 from ._json import non_standard_reason
 from ._progress import ProgressBar
+from ._records import load_records
 
 logger = logging.getLogger("hop.cli")
 
@@ -61,6 +62,12 @@ def _format(text: str) -> str:
         known = ", ".join(Deserializer.__members__)
         raise argparse.ArgumentTypeError(f"unknown format {text!r} (known: {known})")
     return name
+
+
+def _schema_id(text: str) -> int:
+    if not text.isdigit() or int(text) > 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"a schema id is a number from 0 to 4294967295: {text!r}")
+    return int(text)
 
 
 def _header(text: str) -> tuple[str, bytes]:
@@ -140,6 +147,19 @@ def add_parser(subparsers: Any) -> None:
         help="give up when no broker has answered at all within this time (refused, unknown "
         "host, TLS or authentication failing); 0 waits forever (default: the "
         "connect_timeout setting, else 15)",
+    )
+    parser.add_argument(
+        "--schema-id",
+        type=_schema_id,
+        metavar="ID",
+        help="send each file, a JSON object, as one Avro record in the Confluent wire format "
+        "(as Rubin's alerts) with this schema id; the schema is --schema, else looked up by "
+        "id (HOP_SCHEMA_REGISTRY, the schema_registry setting, lsst-alert-packet)",
+    )
+    parser.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="the Avro schema (.avsc) of the records --schema-id sends",
     )
     parser.add_argument(
         "message",
@@ -362,7 +382,9 @@ def run(args: argparse.Namespace) -> int:
     if not url.topics:
         raise CommandFailed(f"{url} names no topic: say which topic to publish to")
     messages: list[tuple[str, MessageModel]] | _StdinLines
-    if args.message:
+    if args.schema_id is not None or args.schema is not None:
+        messages = load_records(args.message, args.schema_id, args.schema, args.format)
+    elif args.message:
         messages = _load_files(args.message, args.format)
     elif (args.format or "BLOB") not in _PIPEABLE:
         raise CommandFailed(

@@ -6,6 +6,7 @@ import argparse
 import base64
 import codecs
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from hop.io import Metadata, StartAt, StartPosition, Stream
-from hop.models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
+from hop.models import AvroBlob, AvroRecord, GCNCircular, JSONBlob, MessageModel, format_name
 
 from ._common import CommandFailed, add_client_opts, add_logging_opts, on_interrupt, reader_gone
 from ._json import finite
@@ -245,6 +246,26 @@ def add_parser(subparsers: Any) -> None:
         ".txt or .bin by format) and print the file's path instead of the message",
     )
     parser.add_argument(
+        "--schema-registry",
+        metavar="URL",
+        help="the schema registry of Confluent-framed Avro messages such as Rubin's alerts "
+        "(https://[user:password@]host; default: HOP_SCHEMA_REGISTRY or the schema_registry "
+        "setting); see docs/formats.md",
+    )
+    parser.add_argument(
+        "--schemas",
+        metavar="DIR",
+        help="a directory of ID.avsc files: the schemas of Confluent-framed Avro messages by "
+        "schema id (looked in after the registry)",
+    )
+    parser.add_argument(
+        "--bytes",
+        choices=("summary", "base64"),
+        default="summary",
+        help="how -j and the printed records of Confluent-framed Avro messages show bytes "
+        'fields such as image cutouts: "<N bytes>" (summary, the default) or base64',
+    )
+    parser.add_argument(
         "--filter",
         type=parse_filter,
         action="append",
@@ -284,16 +305,21 @@ def _text(data: bytes) -> str | None:
     return None if _CONTROL.search(text) else text
 
 
-def render_text(message: MessageModel) -> bytes:
+def render_text(message: MessageModel, full_bytes: bool = False) -> bytes:
     """A message as ``hop subscribe`` prints it (without the delimiter that follows it).
 
     Args:
         message: the message.
+        full_bytes: a framed Avro record's bytes fields in base64 (else ``"<N bytes>"``).
 
     Returns:
         A circular's text, a VOEvent's XML, JSON as one line, a blob's bytes; Avro records as
-        one line of JSON; any other model as the body it travels as.
+        one line of JSON (a framed record's as standard JSON); any other model as the body
+        it travels as.
     """
+    if isinstance(message, AvroRecord):
+        value = finite(message.json_content(full_bytes)[0])
+        return json.dumps(value, allow_nan=False).encode("utf-8")
     if isinstance(message, GCNCircular):
         return str(message).encode("utf-8")
     if isinstance(message, JSONBlob):
@@ -315,7 +341,7 @@ def json_content(message: MessageModel) -> tuple[Any, bool]:
     Returns:
         ``(content, is_base64)``.
     """
-    if isinstance(message, JSONBlob | AvroBlob):
+    if isinstance(message, JSONBlob | AvroBlob | AvroRecord):
         return message.content, False
     if isinstance(message, GCNCircular):
         return str(message), False
@@ -339,7 +365,7 @@ def _timestamp(milliseconds: int) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def render_json(message: MessageModel, metadata: Metadata) -> bytes:
+def render_json(message: MessageModel, metadata: Metadata, full_bytes: bool = False) -> bytes:
     """A message as ``hop subscribe -j`` prints it: one line of JSON, without the delimiter.
 
     The keys, always all present: ``topic``, ``partition``, ``offset``, ``timestamp`` (ISO
@@ -347,16 +373,23 @@ def render_json(message: MessageModel, metadata: Metadata) -> bytes:
     several times maps to a list), ``format`` (the ``_format`` label), ``content`` (see
     ``json_content``), and ``base64``: the fields given base64-encoded because they are
     binary (``"content"``, ``"key"``, ``"headers.NAME"``), usually ``["headers._id"]``.
+    A framed Avro record's bytes fields are ``"<N bytes>"``, or with ``full_bytes``
+    base64, each listed (``"content.cutoutScience"``).
 
     Args:
         message: the message.
         metadata: where it came from.
+        full_bytes: a framed Avro record's bytes fields in base64.
 
     Returns:
         The line.
     """
     encoded: list[str] = []
-    content, binary = json_content(message)
+    if isinstance(message, AvroRecord):
+        content, encoded = message.json_content(full_bytes)
+        binary = False
+    else:
+        content, binary = json_content(message)
     if binary:
         encoded.append("content")
     key: Any = metadata.key
@@ -407,6 +440,9 @@ def _save(directory: Path, message: MessageModel, metadata: Metadata) -> bytes:
     if isinstance(message, GCNCircular):
         # The circular's text, which 'hop publish' reads back from a .gcn3 file.
         data, ext = str(message).encode("utf-8"), ".gcn3"
+    elif isinstance(message, AvroRecord):
+        # A one-record Avro container holding its schema, which any Avro tool reads.
+        data, ext = message.to_container(), ".avro"
     else:
         data = _body(message)
         ext = _TEXT_FORMATS.get(label) or _EXTENSIONS.get(label) or ""
@@ -522,10 +558,19 @@ def run(args: argparse.Namespace) -> int:
     save = Path(args.save) if args.save else None
     filters: list[Filter] = args.filter
     delimiter: bytes = args.delimiter
-    stream = Stream(auth=not args.no_auth, start_at=args.start_at, until_eos=args.until_eos)
+    stream = Stream(
+        auth=not args.no_auth,
+        start_at=args.start_at,
+        until_eos=args.until_eos,
+        schema_registry=args.schema_registry,
+        schema_dir=args.schemas,
+    )
     consumer = stream.open(args.url, "r", group_id=args.group_id, ignoretest=not args.test)
     out: IO[bytes] = sys.stdout.buffer
-    render: Callable[[MessageModel, Metadata], bytes] | None = render_json if args.json else None
+    full_bytes = args.bytes == "base64"
+    render: Callable[[MessageModel, Metadata], bytes] | None = (
+        functools.partial(render_json, full_bytes=full_bytes) if args.json else None
+    )
     shown = 0
     try:
         with on_interrupt(consumer.stop), consumer:
@@ -538,7 +583,7 @@ def run(args: argparse.Namespace) -> int:
                     elif render is not None:
                         line = render(message, metadata)
                     else:
-                        line = render_text(message)
+                        line = render_text(message, True) if full_bytes else render_text(message)
                 except (OSError, CommandFailed):
                     raise  # a file that cannot be written (--save): the user must know
                 except Exception as exc:  # a plugin model's own code failed

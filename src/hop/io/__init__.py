@@ -16,6 +16,7 @@ docs/architecture.md).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from enum import Enum
@@ -27,6 +28,7 @@ import confluent_kafka
 from hop import auth as _hop_auth
 from hop.configure import load_config
 from hop.errors import ConfigurationError
+from hop.models._schema_registry import sources_for
 
 from . import _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
@@ -143,6 +145,12 @@ class Stream:
             answered at all (refused, unknown host, TLS or SASL failing); None or 0 waits
             forever. Unset: the ``connect_timeout`` setting, else 15 s. A broker that
             answered once and then went away is always waited for.
+        schema_registry: (reading) the schema registry that Confluent-framed Avro
+            records (Rubin's alerts) name their schemas in, ``https://[user:pw@]host``;
+            None for ``HOP_SCHEMA_REGISTRY`` or the ``schema_registry`` setting, ``""``
+            for none. See docs/formats.md.
+        schema_dir: (reading) a directory of ``ID.avsc`` schema files, looked in after
+            the registry (and before lsst-alert-packet's schemas, when installed).
     """
 
     def __init__(
@@ -152,8 +160,16 @@ class Stream:
         until_eos: bool = False,
         skip_duplicates: bool | int = False,
         connect_timeout: Seconds | _Unset | None = _UNSET,
+        schema_registry: str | None = None,
+        schema_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.connect_timeout = connect_timeout
+        # Checked now (a bad URL or directory is the caller's error); the configured
+        # registry is read when a reader opens.
+        if schema_registry or schema_dir is not None:
+            sources_for(schema_registry, schema_dir)
+        self.schema_registry = schema_registry
+        self.schema_dir = schema_dir
         self._auth_given: AuthArg = auth
         self._auth_loaded: Sequence[_rdkafka_config.AuthLike] | None = None
         self.start_at = _check_start_at(start_at)
@@ -348,6 +364,7 @@ class Stream:
             return Consumer(
                 parsed,
                 credential,
+                schemas=sources_for(self.schema_registry, self.schema_dir),
                 group_id=group_id,
                 start_at=options.pop("start_at", self.start_at),
                 until_eos=options.pop("until_eos", self.until_eos),

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import Any, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import confluent_kafka
 
@@ -50,6 +50,9 @@ from ._read_state import (
 from ._types import ConfigArg, Headers, Metadata, StartAt, StartPosition, _metadata
 from ._url import KafkaURL
 
+if TYPE_CHECKING:
+    from hop.models._schema_registry import SchemaSources
+
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.
 logger = logging.getLogger("hop.io")
@@ -81,6 +84,7 @@ class Consumer:
         skip_duplicates: bool | int = False,
         session_timeout: timedelta | float | None = None,
         config: ConfigArg = None,
+        schemas: SchemaSources | None = None,
     ) -> None:
         if not url.topics:
             raise ConfigurationError(f"{url} names no topic: reading needs at least one")
@@ -88,6 +92,8 @@ class Consumer:
         self._start_at = _check_start_at(start_at)
         self._until_eos = until_eos
         self._ignoretest = ignoretest
+        # Where Confluent-framed Avro records find their schemas (None: the defaults).
+        self._schemas = schemas
         self._window = _duplicate_window(skip_duplicates)
         # A group of the caller's, or a subscription to a topic pattern: offsets are stored
         # and committed, so a rebalance (a new matching topic) resumes where reading was.
@@ -448,6 +454,7 @@ class Consumer:
         stopped = self._stopped.is_set
         assignment = self._assignment
         labels = _LABELS
+        schemas = self._schemas
         while not stopped():
             if until_eos and assignment.finished():
                 return
@@ -489,9 +496,9 @@ class Consumer:
                 if raw_mode:
                     yield raw
                 elif metadata:
-                    yield decode(raw.value(), label), _metadata(raw, headers)
+                    yield decode(raw.value(), label, schemas), _metadata(raw, headers)
                 else:
-                    yield decode(raw.value(), label)
+                    yield decode(raw.value(), label, schemas)
                 # The caller asked for the next message: this one is done.
                 if store:
                     self._handed_out = None

@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         """Every known message format (built in here; plugins add members at run time)."""
 
         AVRO = models.AvroBlob
+        AVRORECORD = models.AvroRecord
         BLOB = models.Blob
         CIRCULAR = models.GCNCircular
         EXTERNAL = models.ExternalMessage

@@ -18,6 +18,7 @@ registry, encoding and decoding, which knows every format). Nothing here imports
 from __future__ import annotations
 
 from ._avro import AvroBlob
+from ._avro_record import AvroRecord
 from ._base import LoadInput as LoadInput
 from ._base import MessageModel, format_name
 from ._blob import Blob, ExternalMessage, JSONBlob
@@ -32,6 +33,7 @@ from ._voevent import VOEvent
 
 __all__ = [
     "AvroBlob",
+    "AvroRecord",
     "Blob",
     "ExternalMessage",
     "GCNCircular",

@@ -12,15 +12,19 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hop._ratelimit import ONCE, RateLimiter
 
 from ._avro import AvroBlob
+from ._avro_record import AvroRecord
 from ._base import MessageModel, format_name
 from ._blob import Blob, ExternalMessage, JSONBlob
 from ._gcn import GCNCircular, GCNTextNotice, _notice_fields
 from ._voevent import VOEvent
+
+if TYPE_CHECKING:
+    from ._schema_registry import SchemaSources
 
 logger = logging.getLogger("hop.models")
 
@@ -278,6 +282,12 @@ def _decode_json_headerless(body: bytes) -> MessageModel:
     return JSONBlob(value)
 
 
+def _is_gcn_binary(body: bytes) -> bool:
+    """A GCN classic binary packet: 160 bytes, starting with its type as a big-endian int
+    (1 to 255). Never taken for a Confluent-framed record, nor warned about."""
+    return len(body) == 160 and body[:3] == b"\x00\x00\x00" and body[3] != 0
+
+
 def _is_gcn_circular(value: dict[str, Any]) -> bool:
     number = value.get("circularId")
     return (
@@ -288,7 +298,9 @@ def _is_gcn_circular(value: dict[str, Any]) -> bool:
     )
 
 
-def decode(body: bytes | None, format_label: str | None) -> MessageModel:
+def decode(
+    body: bytes | None, format_label: str | None, schemas: SchemaSources | None = None
+) -> MessageModel:
     """Turn a received body and its ``_format`` label into a model. Never raises.
 
     Implements every rule of ``WIRE.md``: a known label decodes with its model; an unknown
@@ -300,6 +312,8 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
     Args:
         body: the message value (``None`` for an empty message).
         format_label: the ``_format`` header as text, or ``None`` when absent.
+        schemas: where to find the schemas of Confluent-framed Avro records (a reader's
+            own); None for the configured registry and lsst-alert-packet.
 
     Returns:
         The model.
@@ -316,6 +330,15 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
         return Blob(b"")
     try:
         if format_label is None:
+            if body[:1] == b"\x00" and len(body) >= 5 and not _is_gcn_binary(body):
+                # Confluent-framed Avro (Rubin): a record when a schema for its id is found.
+                framed = AvroRecord._from_framed(body, schemas)
+                if framed is not None:
+                    return framed
+                model = _decode_headerless(body)
+                if type(model) is Blob:
+                    AvroRecord._missed(body, schemas)
+                return model
             if body and body[0] in _JSON_FIRST:
                 return _decode_json_headerless(body)
             return _decode_headerless(body)
@@ -325,10 +348,21 @@ def decode(body: bytes | None, format_label: str | None) -> MessageModel:
         if cls is None:
             _warn_unknown_label(format_label)
             return Blob(bytes(body))
+        if cls is AvroRecord:
+            return AvroRecord.deserialize(body, schemas)
         return cls.deserialize(body)
     except Exception as exc:
         return _as_blob(body, f"{type(exc).__name__}: {exc}", format_label)
 
 
-for _builtin in (Blob, JSONBlob, VOEvent, GCNCircular, GCNTextNotice, AvroBlob, ExternalMessage):
+for _builtin in (
+    Blob,
+    JSONBlob,
+    VOEvent,
+    GCNCircular,
+    GCNTextNotice,
+    AvroBlob,
+    ExternalMessage,
+    AvroRecord,
+):
     _register_builtin(_builtin)
