@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test test-realdata test-all test-oldest-newest demo lint typecheck unit bench tools clean
+.PHONY: test test-realdata test-all test-oldest-newest demo docs lint typecheck unit bench tools clean
 
 # pytest exits 5 when it ran no test: for every target here that is a failure, said plainly.
 define pytest
@@ -29,6 +29,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
 $(VENV)/.installed-local: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[local]"
 	touch $@
@@ -47,12 +51,12 @@ tools:
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks noxfile.py
-	$(BIN)/ruff format --check src tests benchmarks noxfile.py
+	$(BIN)/ruff check src tests benchmarks noxfile.py docs_hooks.py
+	$(BIN)/ruff format --check src tests benchmarks noxfile.py docs_hooks.py
 
 # The tests are type-checked as strictly as the package.
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy --strict src tests noxfile.py
+	$(BIN)/mypy --strict src tests noxfile.py docs_hooks.py
 
 test: $(VENV)/.installed-test tools lint typecheck
 	$(call pytest)
@@ -77,6 +81,14 @@ test-realdata: $(VENV)/.installed-test
 	fi
 	HOP_SHARED_DATA="$(abspath $(HOP_SHARED_DATA))" $(call pytest,tests/realdata)
 
+# The manual: the user guide (docs/) and the API reference (the docstrings), built strictly
+# (a broken link or anchor, a missing page or object, a docstring that does not parse fails)
+# into site/, fetching nothing; then every public name must be on its reference page.
+# (Not --quiet: it hides the warnings from --strict, which then passes a broken build.)
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	$(BIN)/python -m tests.support.docs_site site
+
 demo: $(VENV)/.installed-local
 	$(BIN)/python examples/demo.py
 
@@ -84,4 +96,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf $(VENV) .nox build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .nox build dist site src/*.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -291,6 +291,9 @@ class Stream:
     ) -> Consumer | Producer:
         """Open a Kafka URL.
 
+        Settings from the general configuration file (``hop.configure``) fill in what is
+        not given. One of hop's own options of the other mode is a ``ConfigurationError``.
+
         Args:
             url: ``kafka://[user@]host[:port][,host2...]/[topic[,topic2...]]``.
             mode: ``"r"`` to read, ``"w"`` to write.
@@ -319,10 +322,6 @@ class Stream:
                 ``timedelta`` or seconds; None leaves an option unset. Any other name
                 (or an option of the other mode) is ignored, with one ``UserWarning`` per
                 name per process (0.13 ignored them silently).
-
-            Settings from the general configuration file (``hop.configure``) fill in what
-            is not given. One of hop's own options of the other mode is a
-            ``ConfigurationError``.
 
         Returns:
             A ``Consumer`` for ``"r"``, a ``Producer`` for ``"w"``.
