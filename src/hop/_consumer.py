@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import Any, Literal, cast, overload
+from typing import Any, Literal, NamedTuple, cast, overload
 
 import confluent_kafka
 
@@ -58,6 +58,20 @@ _EOF = confluent_kafka.KafkaError._PARTITION_EOF
 _PATTERN_REFRESH_MS = 10_000
 # A group member with no partitions after this many session timeouts is told so.
 _JOIN_TIMEOUT_SESSIONS = 3
+
+
+#: What ``_ReadSteps.take`` returns for a message not handed out, and once every partition
+#: has been read to its end (until_eos).
+_SKIPPED: Any = object()
+_FINISHED: Any = object()
+
+
+class _ReadSteps(NamedTuple):
+    """The per-message steps of a read (``Consumer._read_steps``)."""
+
+    take: Callable[[confluent_kafka.Message], Any]
+    finish: Callable[[confluent_kafka.Message], None] | None
+    wait: float
 
 
 class Consumer:
@@ -432,6 +446,46 @@ class Consumer:
         batch_timeout: timedelta,
         skip_duplicates: bool | int | None,
     ) -> Iterator[Any]:
+        take, finish, wait = self._read_steps(
+            raw_mode, metadata, autocommit, batch_size, batch_timeout, skip_duplicates
+        )
+        until_eos = self._until_eos
+        self._next_topic_check = 0.0
+        stopped = self._stopped.is_set
+        assignment = self._assignment
+        while not stopped():
+            if until_eos and assignment.finished():
+                return
+            for raw in self._next_batch(batch_size, wait, until_eos):
+                item = take(raw)
+                if item is _SKIPPED:
+                    continue
+                if item is _FINISHED:
+                    return
+                yield item
+                # The caller asked for the next message: this one is done.
+                if finish is not None:
+                    finish(raw)
+                if stopped():
+                    return
+
+    def _read_steps(
+        self,
+        raw_mode: bool,
+        metadata: bool,
+        autocommit: bool,
+        batch_size: int,
+        batch_timeout: timedelta,
+        skip_duplicates: bool | int | None,
+    ) -> _ReadSteps:
+        """The per-message logic of ``read``, apart from fetching (shared with ``hop.aio``).
+
+        ``take(raw)`` deals with one fetched message: an error in its place, a test message
+        or a duplicate to skip (``_SKIPPED``), every partition read to its end with until_eos
+        (``_FINISHED``), or the item to hand out (decoded, with metadata, or raw).
+        ``finish(raw)`` (None unless offsets are stored) marks a handed-out message done once
+        the next one is requested. ``wait`` is batch_timeout in seconds.
+        """
         self._check_open()
         if batch_size < 1:
             raise ConfigurationError("batch_size must be at least 1")
@@ -442,60 +496,52 @@ class Consumer:
         ignoretest = self._ignoretest
         consumer = self._consumer
         until_eos = self._until_eos
-        self._next_topic_check = 0.0
-        stopped = self._stopped.is_set
-        assignment = self._assignment
         labels = _LABELS
-        while not stopped():
-            if until_eos and assignment.finished():
-                return
-            for raw in self._next_batch(batch_size, wait, until_eos):
-                error = raw.error()
-                if error is not None:
-                    if self._on_message_error(raw, error) and until_eos:
-                        return
-                    continue
-                try:
-                    headers: Headers = raw.headers() or []  # type: ignore[assignment]
-                except (UnicodeDecodeError, ValueError, TypeError) as exc:
-                    # A header another client wrote that Python cannot read (a key that is
-                    # not UTF-8): deliver the message without headers rather than crash.
-                    logger.warning("unreadable headers on a message from %s: %s", self._url, exc)
-                    headers = []
-                label: str | None = None
-                message_id: bytes | None = None
-                is_test = False
-                for hkey, hvalue in headers:
-                    if hkey == "_format":
-                        label = labels.get(hvalue) if hvalue else None
-                        if label is None and hvalue:
-                            label = _label_text(hvalue)
-                    elif hkey == "_id":
-                        message_id = hvalue
-                    elif hkey == "_test":
-                        is_test = True
-                if (is_test and ignoretest) or (
-                    duplicates is not None
-                    and message_id is not None
-                    and duplicates.seen(message_id)
-                ):
-                    if store:
-                        consumer.store_offsets(raw)
-                    continue
+
+        def take(raw: confluent_kafka.Message) -> Any:
+            error = raw.error()
+            if error is not None:
+                if self._on_message_error(raw, error) and until_eos:
+                    return _FINISHED
+                return _SKIPPED
+            try:
+                headers: Headers = raw.headers() or []  # type: ignore[assignment]
+            except (UnicodeDecodeError, ValueError, TypeError) as exc:
+                # A header another client wrote that Python cannot read (a key that is
+                # not UTF-8): deliver the message without headers rather than crash.
+                logger.warning("unreadable headers on a message from %s: %s", self._url, exc)
+                headers = []
+            label: str | None = None
+            message_id: bytes | None = None
+            is_test = False
+            for hkey, hvalue in headers:
+                if hkey == "_format":
+                    label = labels.get(hvalue) if hvalue else None
+                    if label is None and hvalue:
+                        label = _label_text(hvalue)
+                elif hkey == "_id":
+                    message_id = hvalue
+                elif hkey == "_test":
+                    is_test = True
+            if (is_test and ignoretest) or (
+                duplicates is not None and message_id is not None and duplicates.seen(message_id)
+            ):
                 if store:
-                    self._handed_out = raw
-                if raw_mode:
-                    yield raw
-                elif metadata:
-                    yield decode(raw.value(), label), _metadata(raw, headers)
-                else:
-                    yield decode(raw.value(), label)
-                # The caller asked for the next message: this one is done.
-                if store:
-                    self._handed_out = None
                     consumer.store_offsets(raw)
-                if stopped():
-                    return
+                return _SKIPPED
+            if store:
+                self._handed_out = raw
+            if raw_mode:
+                return raw
+            if metadata:
+                return decode(raw.value(), label), _metadata(raw, headers)
+            return decode(raw.value(), label)
+
+        def finish(raw: confluent_kafka.Message) -> None:
+            self._handed_out = None
+            consumer.store_offsets(raw)
+
+        return _ReadSteps(take, finish if store else None, wait)
 
     def _check_join(self, until_eos: bool) -> None:
         """A group reader that has had no partitions for a join timeout (three session
