@@ -400,6 +400,8 @@ class Producer:
         """The caller's delivery callback, checked and wrapped so that what it raises is
         logged: an exception escaping into librdkafka's poll would break flush() and
         close() (``SystemError``) and lose the other reports."""
+        if isinstance(callback, _SafeCallback):
+            return callback  # safe already (hop.aio makes one per message)
         safe = self._callbacks.get(callback)
         if safe is None:
             if not callable(callback):

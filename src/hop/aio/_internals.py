@@ -13,5 +13,6 @@ from .._consumer import _FINISHED as FINISHED
 from .._consumer import _SKIPPED as SKIPPED
 from .._consumer import _ReadSteps as ReadSteps
 from .._producer import _describe_delivery_error as describe_delivery_error
+from .._producer import _SafeCallback as SafeCallback
 
-__all__ = ["FINISHED", "SKIPPED", "ReadSteps", "describe_delivery_error"]
+__all__ = ["FINISHED", "SKIPPED", "ReadSteps", "SafeCallback", "describe_delivery_error"]

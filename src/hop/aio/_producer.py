@@ -30,27 +30,37 @@ import confluent_kafka
 from .. import io as hop_io
 from ..errors import ClientError, DeliveryError, HopError, StreamStateError
 from ..io import HeadersArg
-from ._internals import describe_delivery_error
+from ._internals import SafeCallback, describe_delivery_error
 
 logger = logging.getLogger("hop.io")
 
 #: How long the poller waits for delivery reports per pass (and how soon it notices close).
-_POLL_WAIT = 0.05
+_POLL_WAIT = 0.02
 #: While no broker has answered yet, how long each reachability check may take (the loop
 #: waits for ``_produce_lock`` that long at most).
 _REACH_WAIT = 0.01
 #: A writer or reader that has not let the loop run for this long gives it a turn.
 YIELD_EVERY = 0.005
+#: The poller leaves serving to the writer while it wrote this recently (seconds).
+_WRITING = 0.005
 #: Delivery reports resolved per turn of the loop, at most.
 _DRAIN_BATCH = 2000
+
+_PURGED = frozenset(
+    (confluent_kafka.KafkaError._PURGE_QUEUE, confluent_kafka.KafkaError._PURGE_INFLIGHT)
+)
 
 _Report = tuple["asyncio.Future[confluent_kafka.Message]", Any, confluent_kafka.Message]
 
 
-class _OnDelivery:
-    """One message's delivery callback: queues its report for the loop (any thread)."""
+class _OnDelivery(SafeCallback):
+    """One message's delivery callback: queues its report for the loop (from any thread).
 
-    __slots__ = ("_future", "_reports", "_tally")
+    A ``SafeCallback`` of its own (the blocking producer does not wrap it again): it cannot
+    raise, and it honours the producer's muting as the wrapper does.
+    """
+
+    __slots__ = ("_future", "_reports")
 
     def __init__(
         self,
@@ -65,10 +75,15 @@ class _OnDelivery:
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
-        if error is not None:
+        tally: Any = self._tally
+        if error is None:
+            tally.client.answered = True
+        else:
+            if tally.muted:
+                return
             # Counted as the blocking producer counts failures: flush() and close() raise
             # DeliveryError for them, so none goes unnoticed even if no one awaits it.
-            self._tally(error, message)
+            tally(error, message)
         self._reports.append((self._future, error, message))
 
 
@@ -113,14 +128,15 @@ class Producer:
         self._pending: set[asyncio.Future[confluent_kafka.Message]] = set()
         self._drain_scheduled = False
         self._room = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        #: Set by ``_drain`` once nothing awaits its report (``_wait_idle`` makes one).
+        self._idle: asyncio.Future[None] | None = None
         #: The error that ended the client (no broker within connect_timeout, a refused
         #: credential): every later call raises it.
         self._failure: HopError | None = None
         self._closing = False
         self._closed = False
         self._last_turn = time.monotonic()
+        self._last_write = 0.0
         self._stop = threading.Event()
         self._poller_done: asyncio.Future[None] = loop.create_future()
         self._poller = threading.Thread(
@@ -171,16 +187,50 @@ class Producer:
             StreamStateError: the producer is closed.
             KafkaError: the producer was ended (see above).
         """
+        if self._closing or self._failure is not None:
+            self._check_writable()
         future: asyncio.Future[confluent_kafka.Message] = self._loop.create_future()
         on_delivery = _OnDelivery(future, self._reports, self._tally)
         lock = self._produce_lock
-        write = self._producer.write
+        full = True
+        if lock.acquire(False):
+            try:
+                self._producer.write(message, headers, on_delivery, test, topic, key)
+                full = False
+            except BufferError:
+                pass
+            finally:
+                lock.release()
+        if full:
+            await self._write_when_room(on_delivery, message, headers, test, topic, key)
+        self._pending.add(future)
+        if self._reports and not self._drain_scheduled:
+            self._drain_scheduled = True
+            self._loop.call_soon(self._drain)
+        now = self._last_write = time.monotonic()
+        if now - self._last_turn > YIELD_EVERY:
+            # A task writing in a tight loop never suspends otherwise: give others a turn.
+            await asyncio.sleep(0)
+            self._last_turn = time.monotonic()
+        return future
+
+    async def _write_when_room(
+        self,
+        on_delivery: _OnDelivery,
+        message: object,
+        headers: HeadersArg,
+        test: bool,
+        topic: str | None,
+        key: str | bytes | None,
+    ) -> None:
+        """``write`` when librdkafka's queue is full (or the poller holds the client):
+        await room, then write."""
+        lock = self._produce_lock
         while True:
-            self._check_writable()
-            if lock.acquire(blocking=False):
+            if lock.acquire(False):
                 try:
-                    write(message, headers, on_delivery, test, topic, key)
-                    break
+                    self._producer.write(message, headers, on_delivery, test, topic, key)
+                    return
                 except BufferError:
                     pass
                 finally:
@@ -189,26 +239,16 @@ class Producer:
                 self._room.clear()
                 if self._reports:
                     self._drain()
-                    continue
-                try:
-                    await asyncio.wait_for(self._room.wait(), _POLL_WAIT)
-                except asyncio.TimeoutError:
-                    pass
+                else:
+                    try:
+                        await asyncio.wait_for(self._room.wait(), _POLL_WAIT)
+                    except asyncio.TimeoutError:
+                        pass
             else:
                 # The poller is checking whether a broker answered (or closing the client).
                 await asyncio.sleep(0.001)
             self._last_turn = time.monotonic()
-        self._pending.add(future)
-        self._idle.clear()
-        if self._reports and not self._drain_scheduled:
-            self._drain_scheduled = True
-            self._loop.call_soon(self._drain)
-        now = time.monotonic()
-        if now - self._last_turn > YIELD_EVERY:
-            # A task writing in a tight loop never suspends otherwise: give others a turn.
-            await asyncio.sleep(0)
-            self._last_turn = time.monotonic()
-        return future
+            self._check_writable()
 
     def _check_writable(self) -> None:
         if self._closing:
@@ -227,6 +267,12 @@ class Producer:
         failure: HopError | None = None
         try:
             while not self._stop.is_set():
+                if time.monotonic() - self._last_write < _WRITING:
+                    # A writer is busy: its writes serve the reports (the blocking
+                    # producer polls every 32 messages); polling here too would only make
+                    # the two threads fight over the GIL for every report.
+                    self._stop.wait(_WRITING)
+                    continue
                 with self._poll_lock:
                     if producer._released:
                         failure = producer._ended or StreamStateError(
@@ -265,6 +311,10 @@ class Producer:
         while reports and served < _DRAIN_BATCH:
             future, error, message = reports.popleft()
             served += 1
+            if error is not None and error.code() in _PURGED:
+                # Dropped because the client is being ended: the future fails with the
+                # reason (BrokerUnavailableError...) once the poller has stopped.
+                continue
             pending.discard(future)
             if future.done():
                 continue  # cancelled by its caller: the message was sent all the same
@@ -280,7 +330,7 @@ class Producer:
         if served:
             self._room.set()
         if not pending:
-            self._idle.set()
+            self._wake_idle()
 
     def _delivery_error(
         self, error: confluent_kafka.KafkaError, message: confluent_kafka.Message
@@ -305,7 +355,7 @@ class Producer:
                     future.set_exception(failure)
                     future.exception()
             self._pending.clear()
-        self._idle.set()
+        self._wake_idle()
         self._room.set()
         if not self._poller_done.done():
             self._poller_done.set_result(None)
@@ -348,10 +398,18 @@ class Producer:
             left = None if deadline is None else deadline - self._loop.time()
             if left is not None and left <= 0:
                 return
+            idle = self._idle
+            if idle is None:
+                idle = self._idle = self._loop.create_future()
             try:
-                await asyncio.wait_for(self._idle.wait(), left)
+                await asyncio.wait_for(asyncio.shield(idle), left)
             except asyncio.TimeoutError:
                 return
+
+    def _wake_idle(self) -> None:
+        idle, self._idle = self._idle, None
+        if idle is not None and not idle.done():
+            idle.set_result(None)
 
     async def close(self, timeout: float | None = None) -> None:
         """Deliver everything queued, then close. Closing twice is harmless.
