@@ -259,3 +259,25 @@ async def test_the_loop_is_never_blocked_long(topic_url: str) -> None:
     }
     print("worst loop stalls (ms):", {k: round(v * 1000, 1) for k, v in stalls.items()})
     assert max(stalls.values()) < STALL_BOUND, stalls
+
+
+def test_the_dashboard_example_in_docs_runs(
+    broker_url: str, topic: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "asyncio.md").read_text()
+    section = page.split("## A small dashboard loop", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("kafka://127.0.0.1:9092/", f"{broker_url}/{topic}-")
+    exec(compile(code, "docs/asyncio.md", "exec"), {"__name__": "example"})
+    out = capsys.readouterr().out
+    assert out.count("alert: GRB 261126") == 3
+    assert "3 follow-ups delivered" in out
+
+    async def followups() -> list[Any]:
+        return await read_all(f"{broker_url}/{topic}-followups")
+
+    assert sorted(f["follows"] for f in asyncio.run(followups())) == [
+        "GRB 261126A",
+        "GRB 261126B",
+        "GRB 261126C",
+    ]
