@@ -4,8 +4,9 @@ Writes N JSON alerts of about 250 bytes and reads them back (from the earliest o
 end of the stream), once through ``hop.io`` (blocking) and once through ``hop.aio``
 (``await producer.write`` in a loop, then ``async for``), with the same messages, against
 one local broker per round. Prints messages per second for each, the ratios async /
-blocking (target >= 0.9) and the worst event-loop stall seen by a 1 ms ticker task while
-the async API was writing or reading.
+blocking (target >= 0.9), the worst event-loop stall seen by a 1 ms ticker task while
+the async API was writing or reading, and the CPU time of the calling thread per message
+(less sensitive to other load on the machine than wall-clock rates).
 Run: ``python benchmarks/aio_throughput.py [-n N] [--rounds R]``.
 """
 
@@ -52,22 +53,33 @@ class Ticker:
         return self.worst
 
 
+CPU: dict[str, list[float]] = {}
+
+
+def _cpu(label: str, seconds: float) -> None:
+    CPU.setdefault(label, []).append(seconds)
+
+
 def blocking_write(url: str, alerts: list[dict[str, Any]]) -> float:
     start = time.perf_counter()
+    cpu = time.thread_time()
     with Stream(auth=False).open(url, "w") as producer:
         for alert in alerts:
             producer.write(alert)
+    _cpu("write blocking", time.thread_time() - cpu)
     return time.perf_counter() - start
 
 
 def blocking_read(url: str, expected: int) -> float:
     stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
     start = time.perf_counter()
+    cpu = time.thread_time()
     count = 0
     with stream.open(url, "r") as consumer:
         for _ in consumer:
             count += 1
     elapsed = time.perf_counter() - start
+    _cpu("read blocking", time.thread_time() - cpu)
     assert count == expected, f"blocking read {count} of {expected}"
     return elapsed
 
@@ -76,10 +88,12 @@ async def async_write(url: str, alerts: list[dict[str, Any]]) -> tuple[float, fl
     ticker = Ticker()
     ticker.start()
     start = time.perf_counter()
+    cpu = time.thread_time()
     async with aio.Stream(auth=False).open(url, "w") as producer:
         for alert in alerts:
             await producer.write(alert)
     elapsed = time.perf_counter() - start
+    _cpu("write async", time.thread_time() - cpu)
     return elapsed, await ticker.stop()
 
 
@@ -88,11 +102,13 @@ async def async_read(url: str, expected: int) -> tuple[float, float]:
     ticker = Ticker()
     ticker.start()
     start = time.perf_counter()
+    cpu = time.thread_time()
     count = 0
     async with stream.open(url, "r") as consumer:
         async for _ in consumer:
             count += 1
     elapsed = time.perf_counter() - start
+    _cpu("read async", time.thread_time() - cpu)
     assert count == expected, f"async read {count} of {expected}"
     return elapsed, await ticker.stop()
 
@@ -103,7 +119,7 @@ VARIANTS = ("blocking", "async")
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=50_000, help="messages per run (50,000)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, order alternating (3)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, order alternating (5)")
     args = parser.parse_args(argv)
     alerts = make_alerts(args.n)
     size = statistics.mean(len(json.dumps(a)) for a in alerts[:100])
@@ -140,6 +156,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{rate['async']:>9,.0f} msg/s   async/blocking "
             f"{rate['async'] / rate['blocking']:.2f} (target >= 0.90)   worst loop stall "
             f"{stalls[label] * 1000:.1f} ms"
+        )
+        per = {v: min(CPU[f"{label} {v}"]) / args.n * 1e6 for v in VARIANTS}
+        print(
+            f"       calling thread's CPU per message: blocking {per['blocking']:.1f} us, "
+            f"async {per['async']:.1f} us"
         )
 
 

@@ -137,7 +137,10 @@ class Producer:
         self._closed = False
         self._last_turn = time.monotonic()
         self._last_write = 0.0
+        self._writes = 0
         self._stop = threading.Event()
+        #: Set to end the poller's standing aside at once (flush, close).
+        self._wake = threading.Event()
         self._poller_done: asyncio.Future[None] = loop.create_future()
         self._poller = threading.Thread(
             target=self._poll, name=f"hop.aio poller {self._url}", daemon=True
@@ -207,11 +210,13 @@ class Producer:
         if self._reports and not self._drain_scheduled:
             self._drain_scheduled = True
             self._loop.call_soon(self._drain)
-        now = self._last_write = time.monotonic()
-        if now - self._last_turn > YIELD_EVERY:
-            # A task writing in a tight loop never suspends otherwise: give others a turn.
-            await asyncio.sleep(0)
-            self._last_turn = time.monotonic()
+        self._writes += 1
+        if not self._writes & 7:
+            now = self._last_write = time.monotonic()
+            if now - self._last_turn > YIELD_EVERY:
+                # A task writing in a tight loop never suspends otherwise: give others a turn.
+                await asyncio.sleep(0)
+                self._last_turn = time.monotonic()
         return future
 
     async def _write_when_room(
@@ -271,7 +276,8 @@ class Producer:
                     # A writer is busy: its writes serve the reports (the blocking
                     # producer polls every 32 messages); polling here too would only make
                     # the two threads fight over the GIL for every report.
-                    self._stop.wait(_WRITING)
+                    self._wake.wait(_WRITING)
+                    self._wake.clear()
                     continue
                 with self._poll_lock:
                     if producer._released:
@@ -394,6 +400,10 @@ class Producer:
 
     async def _wait_idle(self, timeout: float | None) -> None:
         deadline = None if timeout is None else self._loop.time() + timeout
+        if self._pending:
+            # No more writes are coming from this task: the poller serves the reports now.
+            self._last_write = 0.0
+            self._wake.set()
         while self._pending and self._failure is None and not self._poller_done.done():
             left = None if deadline is None else deadline - self._loop.time()
             if left is not None and left <= 0:
@@ -432,7 +442,10 @@ class Producer:
         self._closed = True
         await self._wait_idle(timeout)
         self._closing = True
+        if not self._pending and self._failure is None and self._close_at_once():
+            return
         self._stop.set()
+        self._wake.set()
         await asyncio.shield(self._poller_done)
         # The poller has stopped and no write can start: the worker thread has the client
         # to itself.
@@ -454,6 +467,20 @@ class Producer:
                     )
                     future.exception()
             self._pending.clear()
+
+    def _close_at_once(self) -> bool:
+        """Close when everything was delivered: the blocking ``close`` then has nothing to
+        wait for, so it runs here, and the poller is told to stop without being waited
+        for. False when the poller is busy with the client (close the slow way)."""
+        if not self._produce_lock.acquire(False):
+            return False
+        try:
+            self._producer.close()  # nothing to wait for; raises the failures counted
+        finally:
+            self._produce_lock.release()
+            self._stop.set()
+            self._wake.set()
+        return True
 
     def abandon(self) -> None:
         """Close at once, dropping whatever is still queued (their futures fail), without
