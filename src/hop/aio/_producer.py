@@ -40,7 +40,7 @@ _POLL_WAIT = 0.02
 #: waits for ``_produce_lock`` that long at most).
 _REACH_WAIT = 0.01
 #: A writer or reader that has not let the loop run for this long gives it a turn.
-YIELD_EVERY = 0.005
+YIELD_EVERY = 0.002
 #: The poller leaves serving to the writer while it wrote this recently (seconds).
 _WRITING = 0.005
 #: Delivery reports resolved per turn of the loop, at most.
