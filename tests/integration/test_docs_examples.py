@@ -55,6 +55,7 @@ GUIDE_PAGES = (
     "docs/formats.md",
     "docs/gcn.md",
     "docs/robust.md",
+    "docs/asyncio.md",
     "docs/operations.md",
     "docs/cli.md",
 )
@@ -168,6 +169,16 @@ def test_index_page_examples_run(
 ) -> None:
     assert run_guide_page("docs/index.md", broker_url, topic)[2] == []
     assert "{'event': 'GRB 261126A', 'ra': 48.19, 'dec': -27.68}" in capsys.readouterr().out
+
+
+def test_asyncio_page_examples_run(
+    broker_url: str, topic: str, in_scratch_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran, _, skipped = run_guide_page("docs/asyncio.md", broker_url, topic)
+    assert (ran, skipped) == (2, [])
+    out = capsys.readouterr().out
+    assert '"event": "GRB 261126A"' in out or "'event': 'GRB 261126A'" in out
+    assert "3 follow-ups delivered" in out
 
 
 def test_installation_page_examples_run(broker_url: str, topic: str, in_scratch_dir: Path) -> None:

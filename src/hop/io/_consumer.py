@@ -40,14 +40,18 @@ from hop.models import _label_text as _label_text
 
 from . import _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
+from ._headers import _is_test, _unpack
 from ._read_state import (
+    _FINISHED,
+    _SKIPPED,
     _Assignment,
     _check_start_at,
     _duplicate_window,
     _DuplicateFilter,
     _offset_tail,
+    _ReadSteps,
 )
-from ._types import ConfigArg, Headers, Metadata, StartAt, StartPosition, _metadata
+from ._types import ConfigArg, Metadata, StartAt, StartPosition, _metadata
 from ._url import KafkaURL
 
 if TYPE_CHECKING:
@@ -440,6 +444,46 @@ class Consumer:
         batch_timeout: timedelta,
         skip_duplicates: bool | int | None,
     ) -> Iterator[Any]:
+        take, finish, wait = self._read_steps(
+            raw_mode, metadata, autocommit, batch_size, batch_timeout, skip_duplicates
+        )
+        until_eos = self._until_eos
+        self._next_topic_check = 0.0
+        stopped = self._stopped.is_set
+        assignment = self._assignment
+        while not stopped():
+            if until_eos and assignment.finished():
+                return
+            for raw in self._next_batch(batch_size, wait, until_eos):
+                item = take(raw)
+                if item is _SKIPPED:
+                    continue
+                if item is _FINISHED:
+                    return
+                yield item
+                # The caller asked for the next message: this one is done.
+                if finish is not None:
+                    finish(raw)
+                if stopped():
+                    return
+
+    def _read_steps(
+        self,
+        raw_mode: bool,
+        metadata: bool,
+        autocommit: bool,
+        batch_size: int,
+        batch_timeout: timedelta,
+        skip_duplicates: bool | int | None,
+    ) -> _ReadSteps:
+        """The per-message logic of ``read``, apart from fetching (shared with ``hop.aio``).
+
+        ``take(raw)`` deals with one fetched message: an error in its place, a test message
+        or a duplicate to skip (``_SKIPPED``), every partition read to its end with until_eos
+        (``_FINISHED``), or the item to hand out (decoded, with metadata, or raw).
+        ``finish(raw)`` (None unless offsets are stored) marks a handed-out message done once
+        the next one is requested. ``wait`` is batch_timeout in seconds.
+        """
         self._check_open()
         if batch_size < 1:
             raise ConfigurationError("batch_size must be at least 1")
@@ -450,61 +494,36 @@ class Consumer:
         ignoretest = self._ignoretest
         consumer = self._consumer
         until_eos = self._until_eos
-        self._next_topic_check = 0.0
-        stopped = self._stopped.is_set
-        assignment = self._assignment
-        labels = _LABELS
         schemas = self._schemas
-        while not stopped():
-            if until_eos and assignment.finished():
-                return
-            for raw in self._next_batch(batch_size, wait, until_eos):
-                error = raw.error()
-                if error is not None:
-                    if self._on_message_error(raw, error) and until_eos:
-                        return
-                    continue
-                try:
-                    headers: Headers = raw.headers() or []  # type: ignore[assignment]
-                except (UnicodeDecodeError, ValueError, TypeError) as exc:
-                    # A header another client wrote that Python cannot read (a key that is
-                    # not UTF-8): deliver the message without headers rather than crash.
-                    logger.warning("unreadable headers on a message from %s: %s", self._url, exc)
-                    headers = []
-                label: str | None = None
-                message_id: bytes | None = None
-                is_test = False
-                for hkey, hvalue in headers:
-                    if hkey == "_format":
-                        label = labels.get(hvalue) if hvalue else None
-                        if label is None and hvalue:
-                            label = _label_text(hvalue)
-                    elif hkey == "_id":
-                        message_id = hvalue
-                    elif hkey == "_test":
-                        is_test = True
-                if (is_test and ignoretest) or (
-                    duplicates is not None
-                    and message_id is not None
-                    and duplicates.seen(message_id)
-                ):
-                    if store:
-                        consumer.store_offsets(raw)
-                    continue
+        url = self._url
+        unpack = _unpack
+
+        def take(raw: confluent_kafka.Message) -> Any:
+            error = raw.error()
+            if error is not None:
+                if self._on_message_error(raw, error) and until_eos:
+                    return _FINISHED
+                return _SKIPPED
+            headers, label, message_id, is_test = unpack(raw, url)
+            if (is_test and ignoretest) or (
+                duplicates is not None and message_id is not None and duplicates.seen(message_id)
+            ):
                 if store:
-                    self._handed_out = raw
-                if raw_mode:
-                    yield raw
-                elif metadata:
-                    yield decode(raw.value(), label, schemas), _metadata(raw, headers)
-                else:
-                    yield decode(raw.value(), label, schemas)
-                # The caller asked for the next message: this one is done.
-                if store:
-                    self._handed_out = None
                     consumer.store_offsets(raw)
-                if stopped():
-                    return
+                return _SKIPPED
+            if store:
+                self._handed_out = raw
+            if raw_mode:
+                return raw
+            if metadata:
+                return decode(raw.value(), label, schemas), _metadata(raw, headers)
+            return decode(raw.value(), label, schemas)
+
+        def finish(raw: confluent_kafka.Message) -> None:
+            self._handed_out = None
+            consumer.store_offsets(raw)
+
+        return _ReadSteps(take, finish if store else None, wait)
 
     def _check_join(self, until_eos: bool) -> None:
         """A group reader that has had no partitions for a join timeout (three session
@@ -647,16 +666,7 @@ class Consumer:
             message: a ``Metadata``, a ``(model, Metadata)`` pair, or a raw
                 ``confluent_kafka.Message``.
         """
-        if isinstance(message, tuple) and len(message) == 2:
-            message = message[1]
-        if isinstance(message, Metadata):
-            headers: Headers | None = message.headers
-        else:
-            read_headers = getattr(message, "headers", None)
-            if not callable(read_headers):
-                raise TypeError(f"cannot tell whether {type(message).__name__} is a test message")
-            headers = read_headers()
-        return any(key == "_test" for key, _ in headers or ())
+        return _is_test(message)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -1,17 +1,21 @@
-"""Packing a message for the wire: its body, hop's headers (``_id``, ``_sender``, ``_test``,
-``_format``) after the caller's, and the fresh message ids."""
+"""hop's headers on the wire: packing a message (its body, hop's headers ``_id``,
+``_sender``, ``_test``, ``_format`` after the caller's, fresh message ids) and reading them
+back from a fetched message."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
 
+import confluent_kafka
+
 from hop.errors import ConfigurationError, InvalidMessageError
-from hop.models import encode
+from hop.models import _LABELS, _label_text, encode
 
 from . import _rdkafka_config
-from ._types import Headers, HeadersArg
+from ._types import Headers, HeadersArg, Metadata
 
 # UUID4 bytes (``uuid.uuid4().bytes``), drawn from the OS's randomness in batches: a
 # fresh id per message is on the hot path. The batch is large because os.urandom lets go
@@ -117,3 +121,48 @@ def _pack(
         out.append(_TEST_HEADER)
     out.append(_FORMAT_HEADERS.get(label) or _format_header(label))
     return body, out
+
+
+_logger = logging.getLogger("hop.io")
+
+
+def _unpack(
+    raw: confluent_kafka.Message, source: object
+) -> tuple[Headers, str | None, bytes | None, bool]:
+    """A fetched message's headers, and hop's among them: ``(headers, format label, _id,
+    is a test message)``. Headers another client wrote that Python cannot read (a key that
+    is not UTF-8) are dropped with a warning naming ``source``: the message is still
+    delivered, never a crash."""
+    try:
+        headers: Headers = raw.headers() or []  # type: ignore[assignment]
+    except (UnicodeDecodeError, ValueError, TypeError) as exc:
+        _logger.warning("unreadable headers on a message from %s: %s", source, exc)
+        headers = []
+    label: str | None = None
+    message_id: bytes | None = None
+    is_test = False
+    for key, value in headers:
+        if key == "_format":
+            label = _LABELS.get(value) if value else None
+            if label is None and value:
+                label = _label_text(value)
+        elif key == "_id":
+            message_id = value
+        elif key == "_test":
+            is_test = True
+    return headers, label, message_id, is_test
+
+
+def _is_test(message: object) -> bool:
+    """Whether a ``Metadata``, a ``(model, Metadata)`` pair or a raw message has a ``_test``
+    header (``Consumer.is_test``)."""
+    if isinstance(message, tuple) and len(message) == 2:
+        message = message[1]
+    if isinstance(message, Metadata):
+        headers: Headers | None = message.headers
+    else:
+        read_headers = getattr(message, "headers", None)
+        if not callable(read_headers):
+            raise TypeError(f"cannot tell whether {type(message).__name__} is a test message")
+        headers = read_headers()
+    return any(key == "_test" for key, _ in headers or ())

@@ -11,6 +11,7 @@ import logging
 import time
 import warnings
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -201,6 +202,10 @@ class Producer:
         self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None)
         self._tally = _DeliveryTally(self._client_errors, self._max_bytes)
         self._unpolled = 0
+        #: False: a full local queue raises ``BufferError`` from ``write`` (for hop.aio).
+        self._wait_when_full = True
+        #: Held while the client is closed (hop.aio sets a lock its threads share).
+        self._client_lock: AbstractContextManager[object] = nullcontext()
         self._closed = False
         # The error that ended the librdkafka client (refused credential, fatal error, no
         # broker within the connect timeout): the client is closed then, and every later
@@ -355,6 +360,8 @@ class Producer:
                     f"cannot be sent as given ({exc})"
                 ) from exc
             except BufferError:
+                if not self._wait_when_full:
+                    raise  # hop.aio waits for room itself, without blocking its event loop
                 # The local queue is full: serve delivery reports until there is room.
                 self._serve(0.05)
                 self._check_reached(0.05, f"writing to {self._url}")
@@ -398,6 +405,8 @@ class Producer:
         """The caller's delivery callback, checked and wrapped so that what it raises is
         logged: an exception escaping into librdkafka's poll would break flush() and
         close() (``SystemError``) and lose the other reports."""
+        if isinstance(callback, _SafeCallback):
+            return callback  # safe already (hop.aio makes one per message)
         safe = self._callbacks.get(callback)
         if safe is None:
             if not callable(callback):
@@ -561,8 +570,10 @@ class Producer:
         self._released = True
         self._tally.muted = True
         try:
-            self._producer.purge()
-            self._producer.close()
+            # hop.aio serves this client from two threads: closing it waits for both.
+            with self._client_lock:
+                self._producer.purge()
+                self._producer.close()
         except (RuntimeError, confluent_kafka.KafkaException) as exc:
             logger.debug("closing the client of %s: %s", self._url, exc)
 

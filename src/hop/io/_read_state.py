@@ -5,8 +5,9 @@ and where reading starts."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any, NamedTuple
 
 import confluent_kafka
 
@@ -107,3 +108,17 @@ def _check_start_at(start_at: object) -> StartAt:
     raise ConfigurationError(
         f"start_at must be a StartPosition, a datetime or a negative int, not {start_at!r}"
     )
+
+
+#: What ``_ReadSteps.take`` returns for a message not handed out, and once every partition
+#: has been read to its end (until_eos).
+_SKIPPED: Any = object()
+_FINISHED: Any = object()
+
+
+class _ReadSteps(NamedTuple):
+    """The per-message steps of a read (``Consumer._read_steps``)."""
+
+    take: Callable[[confluent_kafka.Message], Any]
+    finish: Callable[[confluent_kafka.Message], None] | None
+    wait: float

@@ -1,0 +1,50 @@
+"""hop.aio without a broker: its public face and the errors raised before connecting."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import pytest
+
+import hop.io
+from hop import aio
+from hop.errors import ConfigurationError
+
+
+def test_public_names() -> None:
+    for name in ("Stream", "stream", "list_topics", "Producer", "Consumer", "RobustProducer"):
+        assert name in aio.__all__
+        assert getattr(aio, name) is not None
+    assert isinstance(aio.stream, aio.Stream)
+    assert inspect.iscoroutinefunction(aio.list_topics)
+    assert inspect.iscoroutinefunction(aio.Producer.write)
+
+
+def test_stream_takes_the_blocking_streams_arguments() -> None:
+    blocking = inspect.signature(hop.io.Stream.__init__).parameters
+    assert list(inspect.signature(aio.Stream.__init__).parameters) == list(blocking)
+    stream = aio.Stream(auth=False, start_at=-5, until_eos=True, skip_duplicates=10)
+    assert (stream.start_at, stream.until_eos, stream.skip_duplicates) == (-5, True, 10)
+    assert stream.auth is None
+    opened = inspect.signature(hop.io.Stream.open).parameters
+    assert list(inspect.signature(aio.Stream.open).parameters)[:5] == list(opened)[:5]
+
+
+def test_a_bad_mode_fails_in_open() -> None:
+    with pytest.raises(ConfigurationError, match="invalid mode"):
+        aio.Stream(auth=False).open("kafka://localhost/t", "a")
+
+
+def test_a_bad_url_or_option_fails_when_entered() -> None:
+    async def enter(url: str, mode: str, **options: Any) -> None:
+        async with aio.Stream(auth=False).open(url, mode, **options):
+            pass
+
+    with pytest.raises(ConfigurationError):
+        asyncio.run(enter("http://localhost/t", "w"))
+    with pytest.raises(ConfigurationError):
+        asyncio.run(enter("kafka://localhost/", "r"))
+    with pytest.raises(ConfigurationError):
+        asyncio.run(enter("kafka://localhost/t", "w", start_at=hop.io.StartPosition.EARLIEST))
