@@ -218,8 +218,14 @@ class Stream:
 async def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[str, Any]:
     """``hop.io.list_topics``, awaited: the look-up runs in a worker thread.
 
+    Args:
+        url: the broker's Kafka URL (topics named in it restrict the listing).
+        auth: as for ``Stream``.
+        timeout: seconds to wait for the broker; -1 waits indefinitely.
+
     Raises:
-        As ``hop.io.list_topics``.
+        KafkaError: as ``hop.io.list_topics`` raises (``BrokerUnavailableError``,
+            ``AuthenticationError``, ...).
     """
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(
