@@ -13,7 +13,9 @@ from typing import Any
 import confluent_kafka
 
 from . import _rdkafka_config
+from ._local_hint import add_local_hint
 from ._ratelimit import RateLimiter
+from ._url import KafkaURL
 from .errors import (
     AuthenticationError,
     BrokerUnavailableError,
@@ -68,9 +70,11 @@ class _ClientErrors:
     broker can say why instead of waiting.
     """
 
-    def __init__(self, what: str, secure: bool = False) -> None:
+    def __init__(self, what: str, secure: bool = False, url: KafkaURL | None = None) -> None:
         self._what = what
         self._secure = secure
+        # A credential refused by a broker on this machine: say first how to go without.
+        self._local_url = url if secure else None
         self._logged: RateLimiter[int] = RateLimiter(_LOG_INTERVAL)
         self.stopping: confluent_kafka.KafkaError | None = None
         #: why the last connection failed, in a person's words, or None.
@@ -116,7 +120,12 @@ class _ClientErrors:
     def check(self, context: str) -> None:
         """Raise the error that stops this client, if there is one."""
         if self.stopping is not None:
-            raise translate_kafka_error(self.stopping, context)
+            raise self.stopping_error(context)
+
+    def stopping_error(self, context: str) -> KafkaError:
+        """The error for what stopped this client (``stopping`` must be set)."""
+        assert self.stopping is not None
+        return add_local_hint(translate_kafka_error(self.stopping, context), self._local_url)
 
     def never_reached(self, context: str, waited: float | None, undelivered: int = 0) -> KafkaError:
         """The error for a client that no broker ever answered.
@@ -133,6 +142,8 @@ class _ClientErrors:
         if undelivered:
             message += f"; {undelivered} message(s) not delivered"
         error = self._never_reached_error(message, reason)
+        if reason in _SECURE_FAILURES:
+            error = add_local_hint(error, self._local_url)
         if undelivered:
             error.undelivered = undelivered
         return error

@@ -79,6 +79,7 @@ class Consumer:
         skip_duplicates: bool | int = False,
         session_timeout: timedelta | float | None = None,
         config: ConfigArg = None,
+        connect_timeout: timedelta | float | None = _rdkafka_config.DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         if not url.topics:
             raise ConfigurationError(f"{url} names no topic: reading needs at least one")
@@ -95,7 +96,7 @@ class Consumer:
         self._group_id = group_id if group_id is not None else f"hop-{uuid.uuid4()}"
         self._stopped = threading.Event()
         self._closed = False
-        self._client_errors = _ClientErrors(f"consumer for {url}", secure=auth is not None)
+        self._client_errors = _ClientErrors(f"consumer for {url}", secure=auth is not None, url=url)
         # Partitions being read, read to their end (for until_eos), topics missing at open.
         self._assignment = _Assignment()
         self._subscribed = False
@@ -105,6 +106,12 @@ class Consumer:
             None if session_timeout is None else _timedelta(session_timeout, "session_timeout")
         )
         self._session_timeout = (session or _rdkafka_config.DEFAULT_SESSION_TIMEOUT).total_seconds()
+        # How long opening waits for some broker to answer at all; None: for ever.
+        self._connect_timeout = (
+            None
+            if connect_timeout is None
+            else _timedelta(connect_timeout, "connect_timeout").total_seconds() or None
+        )
         self._join_started = 0.0
         self._join_warned = False
         self._next_topic_check = 0.0
@@ -186,7 +193,7 @@ class Consumer:
             self._client_errors,
             f"opening {self._url} for reading",
             topic=None,
-            timeout=10.0,
+            timeout=self._connect_timeout,
             serve=lambda: self._consumer.poll(0.1),
         )
         existing = sorted(name for name in cluster.topics if not name.startswith("__"))

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import certifi
 
+from ._local_hint import LOCAL_CONNECTION_SETUP_TIMEOUT, is_local
 from ._url import KafkaURL
 from .errors import ConfigurationError
 
@@ -43,6 +44,10 @@ DEFAULT_SESSION_TIMEOUT = timedelta(seconds=10)
 #: default is 30 s; Kafka's Java client uses 10 s). A TLS client talking to a plaintext
 #: listener hangs in the handshake until this runs out, so it bounds how soon that is told.
 CONNECTION_SETUP_TIMEOUT = timedelta(seconds=10)
+
+#: How long a client waits for some broker to answer at all (refused, unknown host) before
+#: it gives up, in seconds: publish, subscribe and list-topics alike (``connect_timeout``).
+DEFAULT_CONNECT_TIMEOUT = 15.0
 
 Settings = dict[str, Any]
 
@@ -140,7 +145,9 @@ def _common(
         "logger": logger if logger is not None else _LIBRDKAFKA_LOG,
         # hop only ever needs metadata for the topics it uses.
         "topic.metadata.refresh.sparse": True,
-        "socket.connection.setup.timeout.ms": _ms(CONNECTION_SETUP_TIMEOUT),
+        "socket.connection.setup.timeout.ms": _ms(
+            LOCAL_CONNECTION_SETUP_TIMEOUT if is_local(url) else CONNECTION_SETUP_TIMEOUT
+        ),
     }
     settings.update(security_settings(auth))
     if error_cb is not None:

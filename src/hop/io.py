@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import confluent_kafka
 
-from . import _rdkafka_config
+from . import _duration, _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
 from ._consumer import Consumer
+from ._local_hint import add_local_hint
 from ._producer import DEFAULT_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT
 from ._producer import Producer
 from ._read_state import _check_start_at
@@ -42,6 +43,7 @@ from ._url import KafkaURL, parse_url
 from .errors import (
     ConfigurationError,
     CredentialError,
+    NoCredentialsError,
 )
 
 if TYPE_CHECKING:
@@ -86,6 +88,13 @@ def _resolve_auth(auth: object, url: KafkaURL) -> _rdkafka_config.AuthLike | Non
     )
 
 
+def _no_fitting_credential(exc: CredentialError) -> bool:
+    """Whether no stored credential fits at all (rather than several, or a bad file)."""
+    from .auth import NoMatchingCredentialError
+
+    return isinstance(exc, NoCredentialsError | NoMatchingCredentialError)
+
+
 def _is_auth(value: object) -> bool:
     """Whether a value is one credential (an ``Auth`` or anything that looks like one)."""
     return all(hasattr(value, name) for name in ("username", "password", "protocol", "mechanism"))
@@ -100,7 +109,14 @@ class _Unset(Enum):
 _UNSET = _Unset.UNSET
 
 _OPEN_OPTIONS = {
-    "r": {"start_at", "until_eos", "skip_duplicates", "session_timeout", "config"},
+    "r": {
+        "start_at",
+        "until_eos",
+        "skip_duplicates",
+        "session_timeout",
+        "connect_timeout",
+        "config",
+    },
     "w": {"produce_timeout", "connect_timeout", "config"},
 }
 # hop-client 0.13's keyword options that become librdkafka settings (_rdkafka_config), by
@@ -142,10 +158,11 @@ class Stream:
         until_eos: readers stop once they reach the end of every partition.
         skip_duplicates: readers drop messages whose ``_id`` they saw recently (see
             ``Consumer.read``).
-        connect_timeout: writers give up after this many seconds when no broker has
-            answered at all (refused, unknown host, TLS or SASL failing); None or 0 waits
-            forever. Unset: the ``connect_timeout`` setting, else 15 s. A broker that
-            answered once and then went away is always waited for.
+        connect_timeout: writers and readers give up after this many seconds when no
+            broker has answered at all (refused, unknown host); a failing TLS handshake or
+            login ends them at once. None or 0 waits forever. Unset: the
+            ``connect_timeout`` setting, else 15 s. A broker that answered once and then
+            went away is always waited for.
     """
 
     def __init__(
@@ -192,7 +209,12 @@ class Stream:
     def _credential(self, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
         """The credential for ``url``: stored ones are loaded once per stream (``auth``)."""
         given = self._auth_given
-        return _resolve_auth(self.auth if given is True else given, url)
+        try:
+            return _resolve_auth(self.auth if given is True else given, url)
+        except CredentialError as exc:
+            if _no_fitting_credential(exc):
+                add_local_hint(exc, url)
+            raise
 
     @overload
     def open(
@@ -206,6 +228,7 @@ class Stream:
         until_eos: bool = ...,
         skip_duplicates: bool | int = ...,
         session_timeout: Seconds | None = ...,
+        connect_timeout: Seconds | None = ...,
         config: ConfigArg = ...,
         read_forever: bool = ...,
         offset_commit_interval: Seconds | None = ...,
@@ -290,8 +313,8 @@ class Stream:
             skip_duplicates: (reading) overrides the stream's.
             session_timeout: (reading) the consumer group's session timeout.
             produce_timeout: (writing) a timedelta or seconds; 0 = wait forever.
-            connect_timeout: (writing) seconds to wait for some broker to answer at all,
-                default 15; None or 0 = wait forever.
+            connect_timeout: seconds to wait for some broker to answer at all, default
+                the stream's, else the setting, else 15; None or 0 = wait forever.
             config: extra librdkafka settings (applied last; ``error_cb`` there is called
                 after hop's own).
             **kwargs: hop-client 0.13's options. Writing: ``produce_backoff_time``
@@ -346,6 +369,8 @@ class Stream:
         if legacy:
             # Explicit librdkafka settings (config) win over the options' translation.
             options["config"] = {**legacy, **(options.get("config") or {})}
+        if "connect_timeout" not in given and self.connect_timeout is not _UNSET:
+            options["connect_timeout"] = self.connect_timeout
         if mode == "r":
             if not parsed.topics:
                 raise ConfigurationError(f"{parsed} names no topic: reading needs at least one")
@@ -360,8 +385,6 @@ class Stream:
                 skip_duplicates=options.pop("skip_duplicates", self.skip_duplicates),
                 **options,
             )
-        if "connect_timeout" not in given and self.connect_timeout is not _UNSET:
-            options["connect_timeout"] = self.connect_timeout
         credential = self._credential(parsed)
         return Producer(parsed, credential, **options)
 
@@ -402,7 +425,13 @@ def _configured_defaults(allowed: set[str]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if key in allowed}
 
 
-def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[str, Any]:
+def list_topics(
+    url: str,
+    auth: AuthArg = True,
+    timeout: float = -1.0,
+    *,
+    connect_timeout: Seconds | _Unset | None = _UNSET,
+) -> dict[str, Any]:
     """List the topics a broker offers.
 
     Args:
@@ -413,6 +442,11 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
             every broker refuses the connection, or the TLS handshake or authentication
             fails, the answer comes within seconds. A broker name that does not resolve is
             retried until ``timeout``; with -1, it is an error within seconds too.
+        connect_timeout: given, a refused connection or a name that does not resolve is
+            retried for this many seconds (within ``timeout``) before giving up, as
+            ``Stream``'s readers and writers do (the broker may be starting); None or 0
+            waits for one as long as ``timeout`` allows. TLS or login failures still end
+            it at once.
 
     Returns:
         A dict of topic name to ``confluent_kafka.admin.TopicMetadata``.
@@ -424,9 +458,14 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
         KafkaError: another error from the broker.
     """
     parsed = parse_url(url)
-    credential = _resolve_auth(auth, parsed)
+    try:
+        credential = _resolve_auth(auth, parsed)
+    except CredentialError as exc:
+        if _no_fitting_credential(exc):
+            add_local_hint(exc, parsed)
+        raise
     context = f"listing topics at {parsed}"
-    errors = _ClientErrors(context, secure=credential is not None)
+    errors = _ClientErrors(context, secure=credential is not None, url=parsed)
     # A producer that never produces: its poll() serves error callbacks, so a refused
     # credential is told apart from an unreachable broker.
     client = confluent_kafka.Producer(
@@ -435,6 +474,11 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
     # All topics, then filtered: asking for a named topic would create it on brokers that
     # create topics on metadata requests.
     limit = None if timeout is None or timeout < 0 else float(timeout)
+    fail_fast = connect_timeout is _UNSET
+    if not fail_fast and connect_timeout is not None:
+        seconds = _duration.to_seconds(connect_timeout)
+        if seconds > 0:
+            limit = seconds if limit is None else min(limit, seconds)
     try:
         metadata = _cluster_metadata(
             client,
@@ -443,7 +487,7 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
             topic=None,
             timeout=limit,
             serve=lambda: client.poll(0.1),
-            fail_fast=True,
+            fail_fast=fail_fast,
             # A name may resolve later (DNS or the network coming up): wait for it as long
             # as the caller said; without a limit, waiting for ever would look like a hang.
             wait_for_names=limit is not None,

@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     from ..version import __version__
     from . import _commands, _configure, _journal, _publish, _subscribe
+    from ._global_flags import add_global_flags
 
     parser = IntermixedParser(
         prog="hop",
@@ -64,12 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"hop version {__version__}")
-    parser.add_argument(
-        "-d",
-        "--debug",
-        action="store_true",
-        help="print the full traceback of an error (given before the command)",
-    )
     commands = parser.add_subparsers(title="commands", dest="command", metavar=_COMMANDS)
     commands.required = True
     _commands.add_auth(commands)
@@ -80,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     _commands.add_local_broker(commands)
     _configure.add_parser(commands)
     _journal.add_parser(commands)
+    add_global_flags(parser)
     return parser
 
 

@@ -27,6 +27,7 @@ from ._common import (
     on_interrupt,
     reader_gone,
 )
+from ._connect import add_connect_timeout, connect_timeout
 from ._json import finite
 
 logger = logging.getLogger("hop.cli")
@@ -259,6 +260,7 @@ def add_parser(subparsers: Any) -> None:
         "OP one of == != < > <= >= or ~ (regex), VALUE JSON or text, e.g. "
         "'classification.BNS>0.5'; several must all match",
     )
+    add_connect_timeout(parser)
     parser.set_defaults(func=run)
 
 
@@ -527,7 +529,12 @@ def run(args: argparse.Namespace) -> int:
     save = Path(args.save) if args.save else None
     filters: list[Filter] = args.filter
     delimiter: bytes = args.delimiter
-    stream = Stream(auth=not args.no_auth, start_at=args.start_at, until_eos=args.until_eos)
+    stream = Stream(
+        auth=not args.no_auth,
+        start_at=args.start_at,
+        until_eos=args.until_eos,
+        connect_timeout=connect_timeout(args),
+    )
     consumer = stream.open(args.url, "r", group_id=args.group_id, ignoretest=not args.test)
     out: IO[bytes] = sys.stdout.buffer
     render: Callable[[MessageModel, Metadata], bytes] | None = render_json if args.json else None

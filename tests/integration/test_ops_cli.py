@@ -1,0 +1,153 @@
+"""Issue 23: the installed ``hop`` from the first ten minutes to 24/7 (items 1-9)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hop._local_broker import LocalBroker, free_port
+from hop.auth import Auth, write_auth_data
+
+HOP = str(Path(sys.executable).with_name("hop"))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A user with no configuration and short group joins."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HOP_")}
+    return dict(clean, XDG_CONFIG_HOME=str(tmp_path / "config"), HOP_SESSION_TIMEOUT="6")
+
+
+def hop(*args: str | Path, env: dict[str, str], stdin: bytes | None = None) -> tuple[Any, float]:
+    """Run the installed hop; return the finished process and how long it took."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [HOP, *map(str, args)], input=stdin, capture_output=True, env=env, timeout=120
+    )
+    return result, time.monotonic() - started
+
+
+def error_line(result: Any, command: str) -> str:
+    stderr: str = result.stderr.decode()
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.startswith(f"hop {command}: error: ")]
+    assert len(lines) == 1, stderr
+    return lines[0][len(f"hop {command}: error: ") :]
+
+
+# --- item 1: forgetting --no-auth against a broker on this machine ---------------------------
+
+
+@pytest.mark.parametrize("command", ["publish", "subscribe", "list-topics"])
+def test_no_stored_credential_for_a_local_broker_names_no_auth_first(
+    broker: LocalBroker, env: dict[str, str], command: str
+) -> None:
+    url = f"kafka://{broker.bootstrap}/t-ops"
+    extra = ["-e"] if command == "subscribe" else []
+    result, took = hop(command, url, *extra, env=env, stdin=b"{}\n")
+    assert result.returncode == 1 and took < 3
+    text = error_line(result, command)
+    assert text.index("--no-auth") < 80, text
+    assert "auth=False" not in text  # the command line's own words
+    assert "hop auth add" in result.stderr.decode()  # the rest of the story is still told
+
+
+@pytest.mark.parametrize("ssl", [True, False])
+@pytest.mark.parametrize("command", ["publish", "subscribe", "list-topics"])
+def test_a_hostless_credential_against_a_local_broker_fails_in_under_3_s(
+    broker: LocalBroker, env: dict[str, str], command: str, ssl: bool
+) -> None:
+    auth_file = Path(env["XDG_CONFIG_HOME"]) / "hop" / "auth.toml"
+    write_auth_data(auth_file, [Auth("alice", "pw-alice", ssl=ssl)])
+    url = f"kafka://127.0.0.1:{broker.bootstrap.rsplit(':', 1)[1]}/t-ops"
+    extra = ["-e"] if command == "subscribe" else []
+    result, took = hop(command, url, *extra, env=env, stdin=b"{}\n")
+    assert result.returncode == 1 and took < 3, (took, result.stderr)
+    text = error_line(result, command)
+    assert text.index("--no-auth") < 80, text
+
+
+# --- item 3: one connect timeout for every command ---------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["publish", "subscribe", "list-topics"])
+@pytest.mark.parametrize("how", ["flag", "variable", "setting"])
+def test_every_command_takes_the_connect_timeout(
+    env: dict[str, str], tmp_path: Path, command: str, how: str
+) -> None:
+    url = f"kafka://127.0.0.1:{free_port()}/t-ops"
+    args: list[str] = [command, url, "--no-auth"]
+    if how == "flag":
+        args += ["--connect-timeout", "4"]
+    elif how == "variable":
+        env = dict(env, HOP_CONNECT_TIMEOUT="4")
+    else:
+        config = Path(env["XDG_CONFIG_HOME"]) / "hop" / "config.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text("[config]\nconnect_timeout = 4\n")
+    result, took = hop(*args, env=env, stdin=b"{}\n")
+    assert result.returncode == 1
+    assert "no broker answered within 4 s (connection refused)" in error_line(result, command)
+    assert 3.5 < took < 10
+
+
+def test_subscribe_and_list_topics_default_to_the_publish_default(env: dict[str, str]) -> None:
+    url = f"kafka://127.0.0.1:{free_port()}/t-ops"
+    result, took = hop("list-topics", url, "--no-auth", env=env)
+    assert "no broker answered within 15 s" in error_line(result, "list-topics")
+    assert 14 < took < 25
+
+
+# --- item 4: -v, -q, -d before or after the command name, on every command ----------------
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["version"],
+        ["list-topics", "{url}", "--no-auth"],
+        ["subscribe", "{url}t-ops", "--no-auth", "-e"],
+        ["publish", "{url}t-ops", "--no-auth"],
+        ["auth", "list"],
+        ["configure", "show"],
+        ["journal", "check", "{missing}"],
+    ],
+)
+@pytest.mark.parametrize("flag", ["-v", "-q", "-d", "--debug"])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_global_flags_anywhere(
+    broker: LocalBroker,
+    env: dict[str, str],
+    tmp_path: Path,
+    words: list[str],
+    flag: str,
+    where: str,
+) -> None:
+    filled = [
+        w.format(url=f"kafka://{broker.bootstrap}/", missing=tmp_path / "none.journal")
+        for w in words
+    ]
+    args = [flag, *filled] if where == "before" else [*filled, flag]
+    result, _ = hop(*args, env=env, stdin=b"{}\n")
+    assert result.returncode in (0, 1), result.stderr
+    assert b"unrecognized arguments" not in result.stderr
+    assert b"usage:" not in result.stderr
+
+
+def test_local_broker_takes_the_global_flags(env: dict[str, str]) -> None:
+    for args in (["-v", "local-broker", "--help"], ["local-broker", "-q", "--help"]):
+        result, _ = hop(*args, env=env)
+        assert result.returncode == 0, result.stderr
+        assert b"-d, --debug" in result.stdout
+
+
+def test_debug_after_the_command_prints_the_traceback(env: dict[str, str]) -> None:
+    url = f"kafka://127.0.0.1:{free_port()}/"
+    result, _ = hop("list-topics", url, "--no-auth", "--connect-timeout", "1", "-d", env=env)
+    assert result.returncode == 1 and b"Traceback" in result.stderr
