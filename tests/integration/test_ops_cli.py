@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hop import Stream
 from hop._local_broker import LocalBroker, free_port
 from hop.auth import Auth, write_auth_data
 
@@ -31,6 +34,19 @@ def hop(*args: str | Path, env: dict[str, str], stdin: bytes | None = None) -> t
         [HOP, *map(str, args)], input=stdin, capture_output=True, env=env, timeout=120
     )
     return result, time.monotonic() - started
+
+
+def wait_for_signal_handler(pid: int, signum: int, deadline: float = 30.0) -> None:
+    """Wait until the process catches ``signum`` (hop installs its handler once reading)."""
+    bit = 1 << (signum - 1)
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("SigCgt:") and int(line.split()[1], 16) & bit:
+                    return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} never caught signal {signum}")
 
 
 def error_line(result: Any, command: str) -> str:
@@ -151,3 +167,77 @@ def test_debug_after_the_command_prints_the_traceback(env: dict[str, str]) -> No
     url = f"kafka://127.0.0.1:{free_port()}/"
     result, _ = hop("list-topics", url, "--no-auth", "--connect-timeout", "1", "-d", env=env)
     assert result.returncode == 1 and b"Traceback" in result.stderr
+
+
+# --- item 5: what the docs say is what happens --------------------------------------------------
+
+
+def test_local_broker_copies_no_binary_into_the_home_directory(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(env, HOME=str(home))
+    env.pop("CALF_TANSU_BIN", None)
+    process = subprocess.Popen(
+        [HOP, "local-broker", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert b"hop local broker running at kafka://127.0.0.1:" in first, process.stderr
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert not (home / ".calfkit").exists()
+
+
+def test_a_second_ctrl_c_during_a_group_join_exits_at_once(
+    broker: LocalBroker, env: dict[str, str], topic_url: str
+) -> None:
+    with Stream(auth=False).open(topic_url, "w") as producer:
+        producer.write({"n": 1})
+    # A 10 s session: joining takes about 5 s on this broker, and closing waits for the join.
+    env = dict(env, HOP_SESSION_TIMEOUT="10")
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    process = subprocess.Popen(
+        [HOP, "subscribe", topic_url, "-g", group, "--no-auth"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        wait_for_signal_handler(process.pid, signal.SIGINT)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert took < 1.0, took
+    assert b"hop subscribe: interrupted" in err
+
+
+def test_configure_show_prints_what_cli_md_shows(env: dict[str, str]) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    start = docs.index("    $ HOP_SESSION_TIMEOUT=6 hop configure show\n")
+    block = docs[start:].split("\n\n", 1)[0].splitlines()[1:]
+    shown = [line[4:] for line in block]
+    config = Path(env["XDG_CONFIG_HOME"]) / "hop" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[config]\nproduce_timeout = 30\n")
+    result, _ = hop("configure", "show", env=dict(env, HOP_SESSION_TIMEOUT="6"))
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.decode().splitlines()
+    assert printed[0] == f"# {config}, with HOP_* variables applied"
+    assert printed[1:] == shown[1:]

@@ -47,6 +47,7 @@ def test_defaults() -> None:
         "automatic_offload": True,
         "produce_timeout": None,
         "session_timeout": None,
+        "connect_timeout": None,
     }
 
 

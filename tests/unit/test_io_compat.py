@@ -318,9 +318,9 @@ def test_default_session_timeout_is_10_s() -> None:
 def test_connect_timeout_setting(monkeypatch: pytest.MonkeyPatch, config_home: Path) -> None:
     assert "connect_timeout" in configure.SETTINGS
     monkeypatch.setenv("HOP_CONNECT_TIMEOUT", "2.5")
-    assert configure.load_config()["connect_timeout"] == 2.5
+    assert configure.load_config()["connect_timeout"] == timedelta(seconds=2.5)
     monkeypatch.setenv("HOP_CONNECT_TIMEOUT", "0")
-    assert configure.load_config()["connect_timeout"] == 0  # given: waits forever
+    assert configure.load_config()["connect_timeout"] == timedelta(0)  # given: waits forever
     monkeypatch.setenv("HOP_CONNECT_TIMEOUT", "soon")
     with pytest.raises(ConfigurationError, match="HOP_CONNECT_TIMEOUT"):
         configure.load_config()

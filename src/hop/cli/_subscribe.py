@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from ..io import Metadata, StartAt, StartPosition, Stream
 from ..models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
+from ._closing import closed_interruptibly
 from ._common import (
     CommandFailed,
     add_client_opts,
@@ -540,7 +541,7 @@ def run(args: argparse.Namespace) -> int:
     render: Callable[[MessageModel, Metadata], bytes] | None = render_json if args.json else None
     shown = 0
     try:
-        with on_interrupt(consumer.stop), consumer:
+        with on_interrupt(consumer.stop), closed_interruptibly(consumer):
             for message, metadata in consumer.read(metadata=True):
                 try:
                     if not _passes(filters, message):
