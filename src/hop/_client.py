@@ -6,6 +6,7 @@ which of them end a client, and asking a cluster for metadata without waiting fo
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,11 @@ _CONNECT_FAILURES = (
 _SECURE_FAILURES = frozenset({"TLS handshake failed", "authentication failed"})
 _UNREACHABLE_FAILURES = frozenset({"connection refused", "host name not resolved"})
 
+
+# The rate limiter's key for every failed connection, whatever its code.
+_CONNECT_KEY = -1
+# librdkafka names the broker first: "host:port/id: ..." (or "sasl_ssl://host:port/id: ...").
+_BROKER_NAME = re.compile(r"^(?:[a-z_]+://)?(\S+?)/[\w-]+: ")
 
 # librdkafka's FAIL log line for a connection that had been fully set up (ApiVersions, TLS
 # and login done) ends "(after Nms in state UP)".
@@ -105,8 +111,27 @@ class _ClientErrors:
         if now < self.quiet_until and not self.answered and is_connect_failure(code):
             logger.debug("%s: %s", self._what, error.str())
             return
+        if is_connect_failure(code):
+            # librdkafka's own words (every few hundred ms while a broker is down) at DEBUG;
+            # a person gets one line in hop's words, at most once per _LOG_INTERVAL.
+            logger.debug("%s: %s", self._what, error.str())
+            if code == confluent_kafka.KafkaError._ALL_BROKERS_DOWN:
+                return  # said by the failure of each connection, with its reason
+            if self._logged.hit(_CONNECT_KEY, now=now) is not None:
+                logger.warning("%s", self._unreachable(error.str() or ""))
+            return
         if self._logged.hit(code, now=now) is not None:
             logger.warning("%s: %s", self._what, error.str())
+
+    def _unreachable(self, text: str) -> str:
+        """What to say about a failed connection to a broker, without librdkafka's jargon."""
+        match = _BROKER_NAME.match(text)
+        broker = f"broker {match.group(1)}" if match else "the broker"
+        reason = _connect_failure(text) or "connection failed"
+        return (
+            f"{self._what}: cannot reach {broker} ({reason}); retrying until it is back "
+            f"(said at most every {_LOG_INTERVAL:g} s)"
+        )
 
     def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
         """librdkafka's log lines: passed on at DEBUG, and read for why connecting failed."""

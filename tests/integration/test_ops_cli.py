@@ -241,3 +241,59 @@ def test_configure_show_prints_what_cli_md_shows(env: dict[str, str]) -> None:
     printed = result.stdout.decode().splitlines()
     assert printed[0] == f"# {config}, with HOP_* variables applied"
     assert printed[1:] == shown[1:]
+
+
+# --- item 6: smaller things --------------------------------------------------------------------
+
+
+def test_journal_check_on_a_file_that_is_not_a_journal_says_so(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are not the journal you are looking for\n" * 20)
+    result, _ = hop("journal", "check", path, env=env)
+    assert result.returncode == 1
+    out = result.stdout.decode()
+    assert "NOT A JOURNAL" in out and "nothing to salvage" in out
+    assert "salvage " + str(path) not in out and "0 readable" not in out
+
+
+def test_bad_json_on_stdin_says_nothing_was_published(
+    broker: LocalBroker, env: dict[str, str], topic_url: str
+) -> None:
+    result, _ = hop("publish", topic_url, "-f", "JSON", "--no-auth", env=env, stdin=b"oops\n")
+    assert result.returncode == 1
+    line = error_line(result, "publish")
+    assert "standard input line 1 is not valid JSON" in line
+    assert line.endswith("(nothing was published)") and "0 of 0" not in line
+
+
+def test_a_subscriber_whose_broker_dies_says_so_in_hops_words(env: dict[str, str]) -> None:
+    with LocalBroker() as own:
+        url = f"kafka://{own.bootstrap}/t-dies"
+        with Stream(auth=False).open(url, "w") as producer:
+            producer.write({"n": 1})
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [HOP, "subscribe", url, "--no-auth", "-s", "EARLIEST"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline() == b'{"n": 1}\n'
+            own.kill()
+            # Past the 20 s in which a starting command holds connection warnings back.
+            time.sleep(max(0.0, 24 - (time.monotonic() - started)))
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    text = err.decode()
+    assert process.returncode == 0, text
+    assert f"cannot reach broker {own.bootstrap} (connection refused)" in text
+    assert "Connect to ipv4" not in text and "brokers are down" not in text
+    assert text.count("cannot reach broker") == 1  # rate-limited

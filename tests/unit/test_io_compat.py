@@ -368,7 +368,9 @@ def test_connection_failures_are_quiet_within_the_connect_timeout(
         assert errors.failure == "connection refused"  # still remembered for the error
         errors.quiet_until = 0.0
         errors(refused)
-    assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.WARNING]
+    # librdkafka's line at DEBUG, then hop's own (issue 23 item 6).
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.DEBUG, logging.WARNING]
+    assert "cannot reach broker h:9 (connection refused)" in caplog.records[-1].getMessage()
 
 
 # --- issue 19 item 13: Stream.auth as in 0.13 ----------------------------------------------------
