@@ -175,12 +175,22 @@ class _ChainedErrorCallback:
             )
 
 
+#: librdkafka's callbacks that ``config`` may hold beside dotted settings; each is called
+#: with what librdkafka gives (``stats_cb``: the statistics JSON text, every
+#: ``statistics.interval.ms``; ``throttle_cb``: a ``confluent_kafka.ThrottleEvent``;
+#: ``error_cb``: a ``confluent_kafka.KafkaError``, after hop's own handler; ``oauth_cb``:
+#: the ``sasl.oauthbearer.config`` string, returning ``(token, expiry_seconds)``).
+CALLBACKS = frozenset({"stats_cb", "throttle_cb", "error_cb", "oauth_cb"})
+
+
 def _apply_overrides(settings: Settings, overrides: Mapping[str, Any] | None) -> Settings:
     if overrides:
         for key in overrides:
-            if key == "error_cb":
+            if key in CALLBACKS:
                 if not callable(overrides[key]):
-                    raise ConfigurationError("error_cb must be callable")
+                    raise ConfigurationError(
+                        f"{key} must be callable, not {type(overrides[key]).__name__}"
+                    )
                 continue
             if not isinstance(key, str) or ("." not in key and key != "debug"):
                 raise ConfigurationError(

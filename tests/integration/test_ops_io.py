@@ -3,15 +3,27 @@ consumer lag and librdkafka's callbacks, against the real broker."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import confluent_kafka
 import pytest
 
-from hop import Stream, list_topics
+from hop import Stream, _rdkafka_config, list_topics
 from hop._local_broker import LocalBroker, free_port
+from hop._url import parse_url
 from hop.auth import Auth
-from hop.errors import AuthenticationError, BrokerUnavailableError, NoCredentialsError
+from hop.errors import (
+    AuthenticationError,
+    BrokerUnavailableError,
+    ConfigurationError,
+    NoCredentialsError,
+)
+from hop.io import StartPosition
+from tests.support.sasl import bearer_capture, unsigned_jwt
 
 
 @pytest.fixture
@@ -85,3 +97,71 @@ def test_readers_take_the_connect_timeout_setting(
     with pytest.raises(BrokerUnavailableError, match="within 2 s"):
         Stream(auth=False).open(url, "r")
     assert 1.5 < time.monotonic() - started < 7
+
+
+# --- item 10: librdkafka's callbacks in config ---------------------------------------------------
+
+
+def test_stats_and_throttle_callbacks_are_called_with_what_librdkafka_gives(topic_url: str) -> None:
+    produced: list[dict[str, Any]] = []
+    consumed: list[dict[str, Any]] = []
+    throttled: list[object] = []
+    writing = {
+        "stats_cb": lambda text: produced.append(json.loads(text)),
+        "throttle_cb": throttled.append,
+        "statistics.interval.ms": 200,
+        "batch.num.messages": 1,
+    }
+    stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+    with stream.open(topic_url, "w", config=writing) as producer:
+        for number in range(4):
+            producer.write({"n": number})
+            time.sleep(0.2)
+    assert produced and all(stats["type"] == "producer" for stats in produced)
+    assert all("msg_cnt" in stats and "msg_size" in stats for stats in produced)
+    reading = {
+        "stats_cb": lambda text: consumed.append(json.loads(text)),
+        "statistics.interval.ms": 100,
+    }
+    with stream.open(topic_url, "r", config=reading) as consumer:
+        assert len(list(consumer)) == 4
+        deadline = time.monotonic() + 5
+        while not consumed and time.monotonic() < deadline:
+            consumer.list_topics(timeout=1)  # the client goes on; poll serves callbacks
+            list(consumer.read(batch_timeout=timedelta(seconds=0.2)))
+    assert consumed and consumed[0]["type"] == "consumer"
+    assert throttled == []  # the broker never throttled: accepted, never called
+
+
+@pytest.mark.parametrize("name", ["stats_cb", "throttle_cb", "error_cb", "oauth_cb"])
+def test_a_callback_that_is_not_callable_is_a_configuration_error(
+    topic_url: str, name: str
+) -> None:
+    for mode in ("r", "w"):
+        with pytest.raises(ConfigurationError, match=f"{name} must be callable"):
+            Stream(auth=False).open(topic_url, mode, config={name: "not a function"})
+
+
+def test_an_oauth_callback_in_config_gives_the_login_token() -> None:
+    token = unsigned_jwt("alice", 600)
+    asked: list[str] = []
+
+    def oauth(config: str) -> tuple[str, float]:
+        asked.append(config)
+        return token, time.time() + 600
+
+    overrides = {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "OAUTHBEARER",
+        "oauth_cb": oauth,
+    }
+    with bearer_capture() as broker:
+        url = parse_url(f"kafka://{broker.bootstrap}/t")
+        settings = _rdkafka_config.producer_settings(
+            url, None, produce_timeout=timedelta(seconds=5), overrides=overrides
+        )
+        assert settings["oauth_cb"] is oauth
+        producer = confluent_kafka.Producer(settings)
+        assert broker.wait_for_token(20, serve=lambda: producer.poll(0.1)) == token
+        producer.flush(0)
+    assert asked  # called with librdkafka's sasl.oauthbearer.config (empty here)
