@@ -22,6 +22,7 @@ import confluent_kafka
 from . import _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
 from ._duration import to_timedelta as _timedelta
+from ._end_at import EndAt, check_end_at
 from ._read_state import (
     _Assignment,
     _check_start_at,
@@ -80,12 +81,18 @@ class Consumer:
         session_timeout: timedelta | float | None = None,
         config: ConfigArg = None,
         connect_timeout: timedelta | float | None = _rdkafka_config.DEFAULT_CONNECT_TIMEOUT,
+        end_at: EndAt | None = None,
     ) -> None:
         if not url.topics:
             raise ConfigurationError(f"{url} names no topic: reading needs at least one")
         self._url = url
         self._start_at = _check_start_at(start_at)
-        self._until_eos = until_eos
+        # Reading to an end stops each partition at its end of stream too (issue 23).
+        self._end_at = check_end_at(end_at)
+        self._until_eos = until_eos or self._end_at is not None
+        #: time.monotonic() when a message (any: test messages and duplicates too) last
+        #: arrived, or when this consumer was opened.
+        self.last_arrival = time.monotonic()
         self._ignoretest = ignoretest
         self._window = _duplicate_window(skip_duplicates)
         # A group of the caller's, or a subscription to a topic pattern: offsets are stored
@@ -453,6 +460,7 @@ class Consumer:
         stopped = self._stopped.is_set
         assignment = self._assignment
         labels = _LABELS
+        end_at = self._end_at
         while not stopped():
             if until_eos and assignment.finished():
                 return
@@ -460,6 +468,10 @@ class Consumer:
                 error = raw.error()
                 if error is not None:
                     if self._on_message_error(raw, error) and until_eos:
+                        return
+                    continue
+                if end_at is not None and end_at.past(raw):
+                    if self._stop_partition(raw):
                         return
                     continue
                 try:
@@ -539,14 +551,27 @@ class Consumer:
                 self._look_for_missing_topics()
         batch: list[confluent_kafka.Message] = self._consumer.consume(size, 0)
         if batch:
+            self.last_arrival = time.monotonic()
             return batch
         first = self._consumer.poll(wait)
         if first is not None:
+            self.last_arrival = time.monotonic()
             return [first]
         self._client_errors.check(f"reading from {self._url}")
         if self._subscribed and not self._assignment.known:
             self._check_join(until_eos)
         return []
+
+    def _stop_partition(self, raw: confluent_kafka.Message) -> bool:
+        """A partition reached ``end_at``: fetch no more of it. Say whether every partition
+        has now stopped."""
+        topic, partition = cast(str, raw.topic()), cast(int, raw.partition())
+        try:
+            self._consumer.pause([confluent_kafka.TopicPartition(topic, partition)])
+        except confluent_kafka.KafkaException as exc:  # its messages are skipped anyway
+            logger.debug("could not pause %s[%d]: %s", topic, partition, exc)
+        self._assignment.reached_end(topic, partition)
+        return self._assignment.finished()
 
     def _on_message_error(
         self, raw: confluent_kafka.Message, error: confluent_kafka.KafkaError

@@ -26,6 +26,8 @@ import confluent_kafka
 from . import _duration, _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
 from ._consumer import Consumer
+from ._end_at import EndAt as EndAt
+from ._end_at import check_end_at
 from ._local_hint import add_local_hint
 from ._producer import DEFAULT_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT
 from ._producer import Producer
@@ -111,6 +113,7 @@ _UNSET = _Unset.UNSET
 _OPEN_OPTIONS = {
     "r": {
         "start_at",
+        "end_at",
         "until_eos",
         "skip_duplicates",
         "session_timeout",
@@ -163,6 +166,10 @@ class Stream:
             login ends them at once. None or 0 waits forever. Unset: the
             ``connect_timeout`` setting, else 15 s. A broker that answered once and then
             went away is always waited for.
+        end_at: readers stop each partition at its first message past this point (a
+            ``datetime``: stamped after it; a mapping of ``(topic, partition)`` to an
+            offset: at or after it) or at the end of the stream, and stop reading once
+            every partition has stopped. None: no end.
     """
 
     def __init__(
@@ -172,8 +179,11 @@ class Stream:
         until_eos: bool = False,
         skip_duplicates: bool | int = False,
         connect_timeout: Seconds | _Unset | None = _UNSET,
+        end_at: EndAt | None = None,
     ) -> None:
         self.connect_timeout = connect_timeout
+        check_end_at(end_at)
+        self.end_at = end_at
         self._auth_given: AuthArg = auth
         self._auth_loaded: Sequence[_rdkafka_config.AuthLike] | None = None
         self.start_at = _check_start_at(start_at)
@@ -225,6 +235,7 @@ class Stream:
         ignoretest: bool = ...,
         *,
         start_at: StartAt = ...,
+        end_at: EndAt | None = ...,
         until_eos: bool = ...,
         skip_duplicates: bool | int = ...,
         session_timeout: Seconds | None = ...,
@@ -267,6 +278,7 @@ class Stream:
         ignoretest: bool = ...,
         *,
         start_at: StartAt = ...,
+        end_at: EndAt | None = ...,
         until_eos: bool = ...,
         skip_duplicates: bool | int = ...,
         session_timeout: Seconds | None = ...,
@@ -293,6 +305,7 @@ class Stream:
         ignoretest: bool = True,
         *,
         start_at: StartAt | _Unset = _UNSET,
+        end_at: EndAt | _Unset | None = _UNSET,
         until_eos: bool | _Unset = _UNSET,
         skip_duplicates: bool | int | _Unset = _UNSET,
         session_timeout: Seconds | _Unset | None = _UNSET,
@@ -309,6 +322,7 @@ class Stream:
             group_id: (reading) the consumer group to join; a random one when None.
             ignoretest: (reading) skip test messages.
             start_at: (reading) overrides the stream's.
+            end_at: (reading) overrides the stream's.
             until_eos: (reading) overrides the stream's.
             skip_duplicates: (reading) overrides the stream's.
             session_timeout: (reading) the consumer group's session timeout.
@@ -350,6 +364,7 @@ class Stream:
             name: value
             for name, value in (
                 ("start_at", start_at),
+                ("end_at", end_at),
                 ("until_eos", until_eos),
                 ("skip_duplicates", skip_duplicates),
                 ("session_timeout", session_timeout),
@@ -380,6 +395,7 @@ class Stream:
                 credential,
                 group_id=group_id,
                 start_at=options.pop("start_at", self.start_at),
+                end_at=options.pop("end_at", self.end_at),
                 until_eos=options.pop("until_eos", self.until_eos),
                 ignoretest=ignoretest,
                 skip_duplicates=options.pop("skip_duplicates", self.skip_duplicates),

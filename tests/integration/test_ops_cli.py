@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +300,91 @@ def test_a_subscriber_whose_broker_dies_says_so_in_hops_words(env: dict[str, str
     assert f"cannot reach broker {own.bootstrap} (connection refused)" in text
     assert "Connect to ipv4" not in text and "brokers are down" not in text
     assert text.count("cannot reach broker") == 1  # rate-limited
+
+
+# --- item 7: hop subscribe --end-at ------------------------------------------------------------
+
+
+def iso(millis: int) -> str:
+    moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_subscribe_reads_exactly_a_window_of_time(
+    broker: LocalBroker, env: dict[str, str], topic_url: str
+) -> None:
+    # One partition, one record per batch (the test broker looks times up by batch).
+    with Stream(auth=False).open(topic_url, "w", config={"batch.num.messages": 1}) as producer:
+        for number in range(6):
+            producer.write({"n": number}, key="one-partition")
+            producer.flush()
+            time.sleep(0.02)
+    result, _ = hop("subscribe", topic_url, "-s", "EARLIEST", "-e", "-j", "--no-auth", env=env)
+    stamps = [json.loads(line)["timestamp"] for line in result.stdout.splitlines()]
+    assert len(stamps) == 6
+    millis = [
+        int(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() * 1000) for s in stamps
+    ]
+    window, took = hop(
+        "subscribe",
+        topic_url,
+        "-s",
+        iso(millis[1]),
+        "--end-at",
+        iso(millis[4]),
+        "--no-auth",
+        env=env,
+    )
+    assert window.returncode == 0, window.stderr
+    assert [json.loads(line)["n"] for line in window.stdout.splitlines()] == [1, 2, 3, 4]
+    assert took < 20  # it ended by itself, without -e
+
+
+def test_end_at_takes_only_a_time(env: dict[str, str]) -> None:
+    result, _ = hop("subscribe", "kafka://127.0.0.1:9/t", "--end-at", "LATEST", env=env)
+    assert result.returncode == 2 and b"ISO 8601" in result.stderr
+
+
+# --- item 9: hop subscribe --expect-every --------------------------------------------------------
+
+
+def test_a_silent_stream_exits_3_with_one_line(
+    broker: LocalBroker, env: dict[str, str], topic_url: str, topic: str
+) -> None:
+    with Stream(auth=False).open(topic_url, "w") as producer:
+        producer.write({"n": 0})  # the topic exists; nothing new comes after it
+    result, took = hop("subscribe", topic_url, "--no-auth", "--expect-every", "2s", env=env)
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"hop subscribe: no message on {topic} for 2")
+    assert "--expect-every 2 s" in lines[0]
+    assert 2 <= took < 10
+
+
+def test_test_messages_count_as_signs_of_life(
+    broker: LocalBroker, env: dict[str, str], topic_url: str
+) -> None:
+    with Stream(auth=False).open(topic_url, "w") as producer:
+        producer.write({"n": 0})
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        with Stream(auth=False).open(topic_url, "w") as producer:
+            while not stop.wait(0.5):
+                producer.write({"beat": True}, test=True)
+                producer.flush()
+
+    beating = threading.Thread(target=heartbeat)
+    started = time.monotonic()
+    beating.start()
+    try:
+        threading.Timer(6, stop.set).start()
+        result, _ = hop("subscribe", topic_url, "--no-auth", "--expect-every", "3", env=env)
+    finally:
+        stop.set()
+        beating.join()
+    took = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == b""  # test messages are still not printed
+    assert took > 8  # alive while the test messages came (6 s), then 3 s of silence

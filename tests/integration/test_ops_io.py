@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +165,65 @@ def test_an_oauth_callback_in_config_gives_the_login_token() -> None:
         assert broker.wait_for_token(20, serve=lambda: producer.poll(0.1)) == token
         producer.flush(0)
     assert asked  # called with librdkafka's sasl.oauthbearer.config (empty here)
+
+
+# --- item 7: reading a window of time --------------------------------------------------------
+
+
+def write_spread(url: str, count: int) -> list[int]:
+    """Write ``count`` messages to one partition, one record per batch, each stamped a few
+    milliseconds after the last; return their timestamps (milliseconds)."""
+    config = {"batch.num.messages": 1}
+    with Stream(auth=False).open(url, "w", config=config) as producer:
+        for number in range(count):
+            producer.write({"n": number}, key="one-partition")
+            producer.flush()
+            time.sleep(0.02)
+    reader = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+    with reader.open(url) as consumer:
+        stamps = {m.content["n"]: meta.timestamp for m, meta in consumer.read(metadata=True)}
+    return [stamps[number] for number in range(count)]
+
+
+def moment(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+
+
+def test_end_at_a_time_reads_exactly_a_window(topic_url: str) -> None:
+    stamps = write_spread(topic_url, 6)
+    window = Stream(
+        auth=False, start_at=moment(stamps[1]), end_at=moment(stamps[3])
+    )  # no until_eos: end_at ends reading by itself
+    started = time.monotonic()
+    with window.open(topic_url) as consumer:
+        read = [message.content["n"] for message in consumer]
+    assert read == [1, 2, 3]
+    assert time.monotonic() - started < 20
+    # From the beginning, to a time before anything: nothing; after everything: all.
+    with Stream(auth=False, start_at=StartPosition.EARLIEST).open(
+        topic_url, end_at=moment(stamps[0] - 1000)
+    ) as consumer:
+        assert list(consumer) == []
+    with Stream(auth=False, start_at=StartPosition.EARLIEST).open(
+        topic_url, end_at=moment(stamps[-1] + 60_000)
+    ) as consumer:
+        assert [m.content["n"] for m in consumer] == [0, 1, 2, 3, 4, 5]
+
+
+def test_end_at_offsets_per_partition(topic_url: str, topic: str) -> None:
+    write_spread(topic_url, 5)
+    with Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True).open(
+        topic_url
+    ) as consumer:
+        (partition,) = {meta.partition for _, meta in consumer.read(metadata=True)}
+    with Stream(auth=False, start_at=StartPosition.EARLIEST).open(
+        topic_url, end_at={(topic, partition): 3}
+    ) as consumer:
+        assert [m.content["n"] for m in consumer] == [0, 1, 2]
+
+
+def test_a_bad_end_at_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="end_at"):
+        Stream(auth=False, end_at="tomorrow")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="end_at"):
+        Stream(auth=False, end_at={("t", 0): -1})

@@ -18,8 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from .._url import parse_url
 from ..io import Metadata, StartAt, StartPosition, Stream
 from ..models import AvroBlob, GCNCircular, JSONBlob, MessageModel, format_name
+from . import _subscribe_ops
 from ._closing import closed_interruptibly
 from ._common import (
     CommandFailed,
@@ -262,6 +264,7 @@ def add_parser(subparsers: Any) -> None:
         "'classification.BNS>0.5'; several must all match",
     )
     add_connect_timeout(parser)
+    _subscribe_ops.add_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -535,13 +538,17 @@ def run(args: argparse.Namespace) -> int:
         start_at=args.start_at,
         until_eos=args.until_eos,
         connect_timeout=connect_timeout(args),
+        end_at=args.end_at,
     )
     consumer = stream.open(args.url, "r", group_id=args.group_id, ignoretest=not args.test)
+    liveness = _subscribe_ops.Liveness(
+        consumer, args.expect_every, ", ".join(parse_url(args.url).topics)
+    )
     out: IO[bytes] = sys.stdout.buffer
     render: Callable[[MessageModel, Metadata], bytes] | None = render_json if args.json else None
     shown = 0
     try:
-        with on_interrupt(consumer.stop), closed_interruptibly(consumer):
+        with on_interrupt(consumer.stop), closed_interruptibly(consumer), liveness:
             for message, metadata in consumer.read(metadata=True):
                 try:
                     if not _passes(filters, message):
@@ -576,4 +583,5 @@ def run(args: argparse.Namespace) -> int:
         # Whoever read the output has gone (`hop subscribe ... | head`): a normal end. The
         # message being written was not committed, so a group will see it again.
         reader_gone()
-    return 0
+    silent = liveness.report()
+    return 0 if silent is None else silent
