@@ -28,6 +28,8 @@ from ._client import _ClientErrors, _cluster_metadata
 from ._consumer import Consumer
 from ._end_at import EndAt as EndAt
 from ._end_at import check_end_at
+from ._lag import PartitionLag as PartitionLag
+from ._lag import group_lag
 from ._local_hint import add_local_hint
 from ._producer import DEFAULT_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT
 from ._producer import Producer
@@ -58,6 +60,7 @@ __all__ = [
     "Producer",
     "StartPosition",
     "Stream",
+    "consumer_lag",
     "list_topics",
     "stream",
 ]
@@ -515,6 +518,39 @@ def list_topics(
     if parsed.topics:
         topics = {name: meta for name, meta in topics.items() if name in parsed.topics}
     return topics
+
+
+def consumer_lag(
+    url: str, group_id: str, auth: AuthArg = True, timeout: float = 10.0
+) -> list[PartitionLag]:
+    """How far a consumer group is behind, per partition (``hop lag``).
+
+    Args:
+        url: the broker's Kafka URL; its topics (patterns too) are those to report, every
+            partition of each; without topics, every partition where the group has
+            committed an offset.
+        group_id: the consumer group.
+        auth: as for ``Stream``.
+        timeout: seconds to wait for the broker, for each request.
+
+    Returns:
+        One dict per partition, sorted: ``topic``, ``partition``, ``committed`` (the
+        group's committed offset, None if it has none there), ``end`` (the partition's end
+        offset) and ``lag`` (``end - committed``, None without a committed offset).
+
+    Raises:
+        BrokerUnavailableError: no broker answered within ``timeout``.
+        AuthenticationError: TLS or the credential failed.
+        UnknownTopicError: a topic named in the URL does not exist.
+    """
+    parsed = parse_url(url)
+    try:
+        credential = _resolve_auth(auth, parsed)
+    except CredentialError as exc:
+        if _no_fitting_credential(exc):
+            add_local_hint(exc, parsed)
+        raise
+    return group_lag(parsed, credential, group_id, float(timeout))
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,7 @@ import pytest
 from hop import Stream
 from hop._local_broker import LocalBroker, free_port
 from hop.auth import Auth, write_auth_data
+from hop.io import StartPosition, consumer_lag
 
 HOP = str(Path(sys.executable).with_name("hop"))
 
@@ -388,3 +389,56 @@ def test_test_messages_count_as_signs_of_life(
     assert result.returncode == 3, result.stderr
     assert result.stdout == b""  # test messages are still not printed
     assert took > 8  # alive while the test messages came (6 s), then 3 s of silence
+
+
+# --- item 8: hop lag and hop.io.consumer_lag ------------------------------------------------------
+
+
+def test_hop_lag_shows_a_groups_lag_per_partition(
+    broker: LocalBroker, env: dict[str, str], topic_url: str, topic: str
+) -> None:
+    # Five messages in one partition, one record per batch (end offsets come per batch).
+    with Stream(auth=False).open(topic_url, "w", config={"batch.num.messages": 1}) as producer:
+        for number in range(5):
+            producer.write({"n": number}, key="one-partition")
+            producer.flush()
+    group = f"lag-{uuid.uuid4().hex[:8]}"
+    reader = Stream(auth=False, start_at=StartPosition.EARLIEST)
+    with reader.open(topic_url, group_id=group, session_timeout=6) as consumer:
+        for count, _ in enumerate(consumer, 1):
+            if count == 3:
+                break  # three handed out: they are committed at close
+    result, _ = hop("lag", topic_url, "-g", group, "--no-auth", "-j", env=env)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 4  # the broker's four partitions, each reported
+    (busy,) = [row for row in rows if row["end"] > 0]
+    assert busy == {
+        "topic": topic,
+        "partition": busy["partition"],
+        "committed": 3,
+        "end": 5,
+        "lag": 2,
+    }
+    assert all(row["committed"] is None and row["lag"] is None for row in rows if row != busy)
+    assert consumer_lag(topic_url, group, auth=False) == rows  # the library says the same
+    text, _ = hop("lag", topic_url, "-g", group, "--no-auth", env=env)
+    lines = text.stdout.decode().splitlines()
+    assert lines[0].split() == ["TOPIC", "PARTITION", "COMMITTED", "END", "LAG"]
+    assert f"{topic} {busy['partition']} 3 5 2" in [" ".join(line.split()) for line in lines]
+    assert lines[-1] == "total lag: 2"
+    # Without topics in the URL: the partitions the group committed in.
+    everywhere = consumer_lag(f"kafka://{broker.bootstrap}/", group, auth=False)
+    assert everywhere == [busy]
+
+
+def test_hop_lag_of_a_missing_topic_is_one_error_line(
+    broker: LocalBroker, env: dict[str, str]
+) -> None:
+    url = f"kafka://{broker.bootstrap}/^never-{uuid.uuid4().hex[:6]}$"
+    result, _ = hop("lag", url, "-g", "nobody", "--no-auth", env=env)
+    assert result.returncode == 0 and result.stdout.decode().endswith("total lag: 0\n")
+    missing = f"kafka://{broker.bootstrap}/absent-{uuid.uuid4().hex[:6]}"
+    result, _ = hop("lag", missing, "-g", "nobody", "--no-auth", env=env)
+    assert result.returncode == 1
+    assert "does not exist" in error_line(result, "lag")

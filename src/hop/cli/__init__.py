@@ -43,7 +43,7 @@ __all__ = [
     "set_up_logger",
 ]
 
-_COMMANDS = "{auth,list-topics,publish,subscribe,version,local-broker,configure,journal}"
+_COMMANDS = "{auth,list-topics,publish,subscribe,version,local-broker,configure,journal,lag}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         arguments.
     """
     from ..version import __version__
-    from . import _commands, _configure, _journal, _publish, _subscribe
+    from . import _commands, _configure, _journal, _lag, _publish, _subscribe
     from ._global_flags import add_global_flags
 
     parser = IntermixedParser(
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     _commands.add_local_broker(commands)
     _configure.add_parser(commands)
     _journal.add_parser(commands)
+    _lag.add_parser(commands)
     add_global_flags(parser)
     return parser
 
