@@ -335,9 +335,12 @@ def error_line(exc: BaseException) -> str:
     # An error about credentials for a broker on this machine says first: --no-auth.
     cli_text = getattr(exc, "cli_text", None)
     if isinstance(cli_text, str):
-        return (
-            cli_text.strip() if isinstance(exc, NoCredentialsError) else " ".join(cli_text.split())
-        )
+        if isinstance(exc, NoCredentialsError):
+            return cli_text.strip()
+        hinted = " ".join(cli_text.split())
+        if isinstance(exc, AuthenticationError):
+            hinted = f"authentication failed: {hinted}"
+        return hinted
     if isinstance(exc, NoCredentialsError):
         return str(exc).strip()
     if isinstance(exc, OSError) and not isinstance(exc, HopError) and exc.strerror:
