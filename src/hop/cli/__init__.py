@@ -87,8 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name; ``sys.argv[1:]`` when None.
 
     Returns:
-        The exit status: 0 on success, 1 on an error, 2 on a usage error, 130 when an
-        interrupted publication was cut short.
+        The exit status: 0 on success, 1 on an error, 2 on a usage error, 3 when
+        ``hop subscribe --expect-every`` found the stream silent, 130 when an interrupted
+        publication was cut short.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()

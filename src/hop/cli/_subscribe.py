@@ -525,7 +525,8 @@ def run(args: argparse.Namespace) -> int:
 
     Returns:
         0 when the stream ended (``-e``), ``--count`` messages were printed, it was stopped
-        (Ctrl+C, SIGTERM) or the reader of the output went away.
+        (Ctrl+C, SIGTERM) or the reader of the output went away; 3 when ``--expect-every``
+        found no message for that long.
 
     Raises:
         HopError: the URL, the credentials or the broker stand in the way.
