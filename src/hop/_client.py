@@ -50,8 +50,12 @@ _UNREACHABLE_FAILURES = frozenset({"connection refused", "host name not resolved
 
 # The rate limiter's key for every failed connection, whatever its code.
 _CONNECT_KEY = -1
-# librdkafka names the broker first: "host:port/id: ..." (or "sasl_ssl://host:port/id: ...").
-_BROKER_NAME = re.compile(r"^(?:[a-z_]+://)?(\S+?)/[\w-]+: ")
+# Where librdkafka names the broker: "Connect to ipv4#host:port failed", else first:
+# "host:port/id: ..." (or "sasl_ssl://host:port/id: ..."; "GroupCoordinator/1: ..." is no name).
+_BROKER_NAMES = (
+    re.compile(r"Connect to ipv[46]#(\S+?) failed"),
+    re.compile(r"^(?:[a-z_]+://)?([^\s/]+:\d+)/[\w-]+: "),
+)
 
 # librdkafka's FAIL log line for a connection that had been fully set up (ApiVersions, TLS
 # and login done) ends "(after Nms in state UP)".
@@ -125,7 +129,8 @@ class _ClientErrors:
 
     def _unreachable(self, text: str) -> str:
         """What to say about a failed connection to a broker, without librdkafka's jargon."""
-        match = _BROKER_NAME.match(text)
+        found = (pattern.search(text) for pattern in _BROKER_NAMES)
+        match = next((m for m in found if m is not None), None)
         broker = f"broker {match.group(1)}" if match else "the broker"
         reason = _connect_failure(text) or "connection failed"
         return (
