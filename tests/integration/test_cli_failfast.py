@@ -127,7 +127,9 @@ def test_a_tls_credential_on_a_plaintext_broker_suggests_no_auth(
 
 
 def test_list_topics_on_a_refused_port_answers_at_once(env: dict[str, str]) -> None:
-    result, took = hop("list-topics", f"kafka://127.0.0.1:{free_port()}/", "--no-auth", env=env)
+    # Issue 23 item 3: as publish and subscribe, after the connect timeout.
+    url = f"kafka://127.0.0.1:{free_port()}/"
+    result, took = hop("list-topics", url, "--no-auth", "--connect-timeout", "1", env=env)
     assert result.returncode == 1 and took < 10
     assert "connection refused" in one_error_line(result, "list-topics")
 

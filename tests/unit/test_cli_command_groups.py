@@ -47,13 +47,11 @@ def test_logging_options_stand_before_or_after_the_subcommand(leaf: list[str]) -
     assert after.quiet is True and after.verbose is False
 
 
-def test_journal_leaves_still_take_no_logging_options(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_journal_leaves_take_the_logging_options_too() -> None:
+    # Issue 23 item 4: -v, -q and -d before or after the command name, on every command.
     assert build_parser().parse_args(["journal", "-q", "check", "x"]).quiet is True
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["journal", "check", "x", "-q"])
-    capsys.readouterr()
+    assert build_parser().parse_args(["journal", "check", "x", "-q"]).quiet is True
+    assert build_parser().parse_args(["journal", "check", "x", "-d"]).debug is True
 
 
 @pytest.mark.usefixtures("config_home")

@@ -47,6 +47,8 @@ def test_defaults() -> None:
         "automatic_offload": True,
         "produce_timeout": None,
         "session_timeout": None,
+        "connect_timeout": None,
+        "schema_registry": None,
     }
 
 

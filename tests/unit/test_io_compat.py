@@ -318,9 +318,9 @@ def test_default_session_timeout_is_10_s() -> None:
 def test_connect_timeout_setting(monkeypatch: pytest.MonkeyPatch, config_home: Path) -> None:
     assert "connect_timeout" in configure.SETTINGS
     monkeypatch.setenv("HOP_CONNECT_TIMEOUT", "2.5")
-    assert configure.load_config()["connect_timeout"] == 2.5
+    assert configure.load_config()["connect_timeout"] == timedelta(seconds=2.5)
     monkeypatch.setenv("HOP_CONNECT_TIMEOUT", "0")
-    assert configure.load_config()["connect_timeout"] == 0  # given: waits forever
+    assert configure.load_config()["connect_timeout"] == timedelta(0)  # given: waits forever
     monkeypatch.setenv("HOP_CONNECT_TIMEOUT", "soon")
     with pytest.raises(ConfigurationError, match="HOP_CONNECT_TIMEOUT"):
         configure.load_config()
@@ -368,7 +368,9 @@ def test_connection_failures_are_quiet_within_the_connect_timeout(
         assert errors.failure == "connection refused"  # still remembered for the error
         errors.quiet_until = 0.0
         errors(refused)
-    assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.WARNING]
+    # librdkafka's line at DEBUG, then hop's own (issue 23 item 6).
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.DEBUG, logging.WARNING]
+    assert "cannot reach broker h:9 (connection refused)" in caplog.records[-1].getMessage()
 
 
 # --- issue 19 item 13: Stream.auth as in 0.13 ----------------------------------------------------

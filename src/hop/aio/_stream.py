@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 from hop import io as hop_io
 from hop.errors import ConfigurationError
-from hop.io import AuthArg, Seconds, StartAt, StartPosition
+from hop.io import AuthArg, EndAt, Seconds, StartAt, StartPosition
 
 from ._consumer import Consumer
 from ._producer import Producer
@@ -99,6 +99,8 @@ class Stream:
         schema_registry: readers take the schemas of Confluent-framed Avro records from
             this registry (see ``hop.io.Stream``).
         schema_dir: readers also look for ``ID.avsc`` schemas in this directory.
+        end_at: readers stop each partition at its first message past this point (see
+            ``hop.io.Stream``).
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class Stream:
         connect_timeout: Seconds | None = _UNSET,
         schema_registry: str | None = None,
         schema_dir: str | os.PathLike[str] | None = None,
+        end_at: EndAt | None = None,
     ) -> None:
         options: dict[str, Any] = {}
         if connect_timeout is not _UNSET:
@@ -121,6 +124,7 @@ class Stream:
             skip_duplicates,
             schema_registry=schema_registry,
             schema_dir=schema_dir,
+            end_at=end_at,
             **options,
         )
 

@@ -44,7 +44,7 @@ __all__ = [
     "set_up_logger",
 ]
 
-_COMMANDS = "{auth,list-topics,publish,subscribe,version,local-broker,configure,journal}"
+_COMMANDS = "{auth,list-topics,publish,subscribe,version,local-broker,configure,journal,lag}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     """
     from hop.version import __version__
 
-    from . import _commands, _configure, _journal, _publish, _subscribe
+    from . import _commands, _configure, _journal, _lag, _publish, _subscribe
+    from ._global_flags import add_global_flags
 
     parser = IntermixedParser(
         prog="hop",
@@ -66,12 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"hop version {__version__}")
-    parser.add_argument(
-        "-d",
-        "--debug",
-        action="store_true",
-        help="print the full traceback of an error (given before the command)",
-    )
     commands = parser.add_subparsers(title="commands", dest="command", metavar=_COMMANDS)
     commands.required = True
     _commands.add_auth(commands)
@@ -82,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     _commands.add_local_broker(commands)
     _configure.add_parser(commands)
     _journal.add_parser(commands)
+    _lag.add_parser(commands)
+    add_global_flags(parser)
     return parser
 
 
@@ -92,8 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name; ``sys.argv[1:]`` when None.
 
     Returns:
-        The exit status: 0 on success, 1 on an error, 2 on a usage error, 130 when an
-        interrupted publication was cut short.
+        The exit status: 0 on success, 1 on an error, 2 on a usage error, 3 when
+        ``hop subscribe --expect-every`` found the stream silent, 130 when an interrupted
+        publication was cut short.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()

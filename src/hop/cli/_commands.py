@@ -23,6 +23,7 @@ from ._common import (
     add_logging_opts,
     on_interrupt,
 )
+from ._connect import add_connect_timeout, connect_timeout
 
 # --------------------------------------------------------------------------- list-topics
 
@@ -62,6 +63,7 @@ def add_list_topics(subparsers: Subparsers) -> None:
         metavar="SECONDS",
         help="how long to wait for the broker (default: 30)",
     )
+    add_connect_timeout(parser)
     parser.set_defaults(func=run_list_topics)
 
 
@@ -78,7 +80,12 @@ def run_list_topics(args: argparse.Namespace) -> int:
         HopError: a bad URL, no credentials, or a broker that did not answer in time.
     """
     wanted = set(parse_url(args.url).topics)
-    topics = list_topics(args.url, auth=not args.no_auth, timeout=args.timeout)
+    topics = list_topics(
+        args.url,
+        auth=not args.no_auth,
+        timeout=args.timeout,
+        connect_timeout=connect_timeout(args) or None,
+    )
     names = sorted(
         name for name in topics if not name.startswith("__") and (not wanted or name in wanted)
     )

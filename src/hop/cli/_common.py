@@ -265,7 +265,7 @@ class HeldClientWarnings(logging.Filter):
     librdkafka reports a refused connection or credential as warnings (logger ``hop.io``)
     before the command gives up with an error saying the same; a command that fails early
     should print that one error line only. Warnings are held for ``grace`` seconds (longer
-    than a subscriber's 10-second topic lookup), then shown (a command still waiting deserves
+    than the default 15-second connect timeout), then shown (a command still waiting deserves
     to know why); ``discard`` drops what is held once the command has ended.
 
     Args:
@@ -273,7 +273,7 @@ class HeldClientWarnings(logging.Filter):
         grace: seconds to hold warnings for.
     """
 
-    def __init__(self, handler: logging.Handler, grace: float = 15.0) -> None:
+    def __init__(self, handler: logging.Handler, grace: float = 20.0) -> None:
         super().__init__()
         self._handler = handler
         self._lock = threading.Lock()
@@ -332,6 +332,15 @@ def error_line(exc: BaseException) -> str:
     Returns:
         The text, without a trailing newline.
     """
+    # An error about credentials for a broker on this machine says first: --no-auth.
+    cli_text = getattr(exc, "cli_text", None)
+    if isinstance(cli_text, str):
+        if isinstance(exc, NoCredentialsError):
+            return cli_text.strip()
+        hinted = " ".join(cli_text.split())
+        if isinstance(exc, AuthenticationError):
+            hinted = f"authentication failed: {hinted}"
+        return hinted
     if isinstance(exc, NoCredentialsError):
         return str(exc).strip()
     if isinstance(exc, OSError) and not isinstance(exc, HopError) and exc.strerror:

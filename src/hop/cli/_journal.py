@@ -109,6 +109,10 @@ def run_check(args: argparse.Namespace) -> int:
     if scan.intact:
         print("  status: intact")
         return 0
+    if scan.kind == "unknown" and not scan.records:
+        # Nothing of a journal in it: there is nothing to salvage either.
+        print(f"  status: NOT A JOURNAL; {args.path} is no publication journal, nothing to salvage")
+        return 1
     print(
         f"  status: DAMAGED; 'hop journal salvage {args.path}' copies the "
         f"{len(scan.pending):,} readable pending message(s) into a new journal"

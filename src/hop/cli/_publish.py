@@ -532,6 +532,8 @@ def _report(url: str, tally: _Tally, state: _State, failure: BaseException | Non
         text = error_line(failure)
         if isinstance(failure, KafkaError) and failure.undelivered:
             raise CommandFailed(text) from failure  # its message already gives the count
+        if tally.total == 0:
+            raise CommandFailed(f"{text} (nothing was published)") from failure
         lost = f"; {undelivered} not delivered" if undelivered else ""
         raise CommandFailed(f"{text} ({tally.summary()}{lost})") from failure
     if undelivered:

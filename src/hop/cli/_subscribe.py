@@ -19,11 +19,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from hop.io import Metadata, StartAt, StartPosition, Stream
+from hop.io import Metadata, StartPosition, Stream
+from hop.io._url import parse_url
 from hop.models import AvroBlob, AvroRecord, GCNCircular, JSONBlob, MessageModel, format_name
 
+from . import _subscribe_ops
+from ._closing import closed_interruptibly
 from ._common import CommandFailed, add_client_opts, add_logging_opts, on_interrupt, reader_gone
+from ._connect import add_connect_timeout, connect_timeout
 from ._json import finite
+from ._times import parse_start
 
 logger = logging.getLogger("hop.cli")
 
@@ -35,41 +40,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 #: File extensions ``--save`` uses for the other built-in formats.
 _EXTENSIONS = {"json": ".json", "avro": ".avro", "blob": ".bin"}
-
-
-def parse_start(text: str) -> StartAt:
-    """Read a ``-s`` value: EARLIEST, LATEST, an ISO 8601 time, or ``-N``.
-
-    Args:
-        text: what was given.
-
-    Returns:
-        A ``StartPosition``, a ``datetime`` (UTC when it names no zone) or a negative int.
-
-    Raises:
-        argparse.ArgumentTypeError: the text is none of those.
-    """
-    word = text.strip().upper()
-    if word in StartPosition.__members__:
-        return StartPosition[word]
-    if word.lstrip("+-").isdigit():
-        number = int(word)
-        if number < 0:
-            return number
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a number means the last N messages of each partition and is written "
-            "-N, e.g. -10"
-        )
-    stamp = text.strip()
-    if stamp[-1:] in ("Z", "z"):
-        # Python 3.10's fromisoformat does not know ISO 8601's "Z" for UTC.
-        stamp = stamp[:-1] + "+00:00"
-    try:
-        return datetime.fromisoformat(stamp)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not EARLIEST, LATEST, an ISO 8601 time (2026-11-26T08:00:00Z) or -N"
-        ) from None
 
 
 def _delimiter(text: str) -> bytes:
@@ -275,6 +245,8 @@ def add_parser(subparsers: Any) -> None:
         "OP one of == != < > <= >= or ~ (regex), VALUE JSON or text, e.g. "
         "'classification.BNS>0.5'; several must all match",
     )
+    add_connect_timeout(parser)
+    _subscribe_ops.add_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -550,7 +522,8 @@ def run(args: argparse.Namespace) -> int:
 
     Returns:
         0 when the stream ended (``-e``), ``--count`` messages were printed, it was stopped
-        (Ctrl+C, SIGTERM) or the reader of the output went away.
+        (Ctrl+C, SIGTERM) or the reader of the output went away; 3 when ``--expect-every``
+        found no message for that long.
 
     Raises:
         HopError: the URL, the credentials or the broker stand in the way.
@@ -564,8 +537,13 @@ def run(args: argparse.Namespace) -> int:
         until_eos=args.until_eos,
         schema_registry=args.schema_registry,
         schema_dir=args.schemas,
+        connect_timeout=connect_timeout(args),
+        end_at=args.end_at,
     )
     consumer = stream.open(args.url, "r", group_id=args.group_id, ignoretest=not args.test)
+    liveness = _subscribe_ops.Liveness(
+        consumer, args.expect_every, ", ".join(parse_url(args.url).topics)
+    )
     out: IO[bytes] = sys.stdout.buffer
     full_bytes = args.bytes == "base64"
     render: Callable[[MessageModel, Metadata], bytes] | None = (
@@ -573,7 +551,7 @@ def run(args: argparse.Namespace) -> int:
     )
     shown = 0
     try:
-        with on_interrupt(consumer.stop), consumer:
+        with on_interrupt(consumer.stop), closed_interruptibly(consumer), liveness:
             for message, metadata in consumer.read(metadata=True):
                 try:
                     if not _passes(filters, message):
@@ -608,4 +586,5 @@ def run(args: argparse.Namespace) -> int:
         # Whoever read the output has gone (`hop subscribe ... | head`): a normal end. The
         # message being written was not committed, so a group will see it again.
         reader_gone()
-    return 0
+    silent = liveness.report()
+    return 0 if silent is None else silent

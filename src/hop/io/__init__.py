@@ -25,14 +25,20 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 import confluent_kafka
 
 # Called through the module, so that a test (or a user) replacing hop.auth.load_auth is heard.
+from hop import _duration
 from hop import auth as _hop_auth
 from hop.configure import load_config
-from hop.errors import ConfigurationError
+from hop.errors import ConfigurationError, CredentialError, NoCredentialsError
 from hop.models._schema_registry import sources_for
 
 from . import _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
 from ._consumer import Consumer
+from ._end_at import EndAt as EndAt
+from ._end_at import check_end_at
+from ._lag import PartitionLag as PartitionLag
+from ._lag import group_lag
+from ._local_hint import add_local_hint
 from ._producer import DEFAULT_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT
 from ._producer import Producer
 from ._read_state import _check_start_at
@@ -57,6 +63,7 @@ __all__ = [
     "Producer",
     "StartPosition",
     "Stream",
+    "consumer_lag",
     "list_topics",
     "stream",
 ]
@@ -85,6 +92,11 @@ def _resolve_auth(auth: object, url: KafkaURL) -> _rdkafka_config.AuthLike | Non
     )
 
 
+def _no_fitting_credential(exc: CredentialError) -> bool:
+    """Whether no stored credential fits at all (rather than several, or a bad file)."""
+    return isinstance(exc, NoCredentialsError | _hop_auth.NoMatchingCredentialError)
+
+
 def _is_auth(value: object) -> bool:
     """Whether a value is one credential (an ``Auth`` or anything that looks like one)."""
     return all(hasattr(value, name) for name in ("username", "password", "protocol", "mechanism"))
@@ -99,7 +111,15 @@ class _Unset(Enum):
 _UNSET = _Unset.UNSET
 
 _OPEN_OPTIONS = {
-    "r": {"start_at", "until_eos", "skip_duplicates", "session_timeout", "config"},
+    "r": {
+        "start_at",
+        "end_at",
+        "until_eos",
+        "skip_duplicates",
+        "session_timeout",
+        "connect_timeout",
+        "config",
+    },
     "w": {"produce_timeout", "connect_timeout", "config"},
 }
 # hop-client 0.13's keyword options that become librdkafka settings (_rdkafka_config), by
@@ -141,10 +161,15 @@ class Stream:
         until_eos: readers stop once they reach the end of every partition.
         skip_duplicates: readers drop messages whose ``_id`` they saw recently (see
             ``Consumer.read``).
-        connect_timeout: writers give up after this many seconds when no broker has
-            answered at all (refused, unknown host, TLS or SASL failing); None or 0 waits
-            forever. Unset: the ``connect_timeout`` setting, else 15 s. A broker that
-            answered once and then went away is always waited for.
+        connect_timeout: writers and readers give up after this many seconds when no
+            broker has answered at all (refused, unknown host); a failing TLS handshake or
+            login ends them at once. None or 0 waits forever. Unset: the
+            ``connect_timeout`` setting, else 15 s. A broker that answered once and then
+            went away is always waited for.
+        end_at: readers stop each partition at its first message past this point (a
+            ``datetime``: stamped after it; a mapping of ``(topic, partition)`` to an
+            offset: at or after it) or at the end of the stream, and stop reading once
+            every partition has stopped. None: no end.
         schema_registry: (reading) the schema registry that Confluent-framed Avro
             records (Rubin's alerts) name their schemas in, ``https://[user:pw@]host``;
             None for ``HOP_SCHEMA_REGISTRY`` or the ``schema_registry`` setting, ``""``
@@ -162,6 +187,7 @@ class Stream:
         connect_timeout: Seconds | _Unset | None = _UNSET,
         schema_registry: str | None = None,
         schema_dir: str | os.PathLike[str] | None = None,
+        end_at: EndAt | None = None,
     ) -> None:
         self.connect_timeout = connect_timeout
         # Checked now (a bad URL or directory is the caller's error); the configured
@@ -170,6 +196,8 @@ class Stream:
             sources_for(schema_registry, schema_dir)
         self.schema_registry = schema_registry
         self.schema_dir = schema_dir
+        check_end_at(end_at)
+        self.end_at = end_at
         self._auth_given: AuthArg = auth
         self._auth_loaded: Sequence[_rdkafka_config.AuthLike] | None = None
         self.start_at = _check_start_at(start_at)
@@ -203,7 +231,12 @@ class Stream:
     def _credential(self, url: KafkaURL) -> _rdkafka_config.AuthLike | None:
         """The credential for ``url``: stored ones are loaded once per stream (``auth``)."""
         given = self._auth_given
-        return _resolve_auth(self.auth if given is True else given, url)
+        try:
+            return _resolve_auth(self.auth if given is True else given, url)
+        except CredentialError as exc:
+            if _no_fitting_credential(exc):
+                add_local_hint(exc, url)
+            raise
 
     @overload
     def open(
@@ -214,9 +247,11 @@ class Stream:
         ignoretest: bool = ...,
         *,
         start_at: StartAt = ...,
+        end_at: EndAt | None = ...,
         until_eos: bool = ...,
         skip_duplicates: bool | int = ...,
         session_timeout: Seconds | None = ...,
+        connect_timeout: Seconds | None = ...,
         config: ConfigArg = ...,
         read_forever: bool = ...,
         offset_commit_interval: Seconds | None = ...,
@@ -255,6 +290,7 @@ class Stream:
         ignoretest: bool = ...,
         *,
         start_at: StartAt = ...,
+        end_at: EndAt | None = ...,
         until_eos: bool = ...,
         skip_duplicates: bool | int = ...,
         session_timeout: Seconds | None = ...,
@@ -281,6 +317,7 @@ class Stream:
         ignoretest: bool = True,
         *,
         start_at: StartAt | _Unset = _UNSET,
+        end_at: EndAt | _Unset | None = _UNSET,
         until_eos: bool | _Unset = _UNSET,
         skip_duplicates: bool | int | _Unset = _UNSET,
         session_timeout: Seconds | _Unset | None = _UNSET,
@@ -300,12 +337,13 @@ class Stream:
             group_id: (reading) the consumer group to join; a random one when None.
             ignoretest: (reading) skip test messages.
             start_at: (reading) overrides the stream's.
+            end_at: (reading) overrides the stream's.
             until_eos: (reading) overrides the stream's.
             skip_duplicates: (reading) overrides the stream's.
             session_timeout: (reading) the consumer group's session timeout.
             produce_timeout: (writing) a timedelta or seconds; 0 = wait forever.
-            connect_timeout: (writing) seconds to wait for some broker to answer at all,
-                default 15; None or 0 = wait forever.
+            connect_timeout: seconds to wait for some broker to answer at all, default
+                the stream's, else the setting, else 15; None or 0 = wait forever.
             config: extra librdkafka settings (applied last; ``error_cb`` there is called
                 after hop's own).
             **kwargs: hop-client 0.13's options. Writing: ``produce_backoff_time``
@@ -337,6 +375,7 @@ class Stream:
             name: value
             for name, value in (
                 ("start_at", start_at),
+                ("end_at", end_at),
                 ("until_eos", until_eos),
                 ("skip_duplicates", skip_duplicates),
                 ("session_timeout", session_timeout),
@@ -356,6 +395,8 @@ class Stream:
         if legacy:
             # Explicit librdkafka settings (config) win over the options' translation.
             options["config"] = {**legacy, **(options.get("config") or {})}
+        if "connect_timeout" not in given and self.connect_timeout is not _UNSET:
+            options["connect_timeout"] = self.connect_timeout
         if mode == "r":
             if not parsed.topics:
                 raise ConfigurationError(f"{parsed} names no topic: reading needs at least one")
@@ -366,13 +407,12 @@ class Stream:
                 schemas=sources_for(self.schema_registry, self.schema_dir),
                 group_id=group_id,
                 start_at=options.pop("start_at", self.start_at),
+                end_at=options.pop("end_at", self.end_at),
                 until_eos=options.pop("until_eos", self.until_eos),
                 ignoretest=ignoretest,
                 skip_duplicates=options.pop("skip_duplicates", self.skip_duplicates),
                 **options,
             )
-        if "connect_timeout" not in given and self.connect_timeout is not _UNSET:
-            options["connect_timeout"] = self.connect_timeout
         credential = self._credential(parsed)
         return Producer(parsed, credential, **options)
 
@@ -409,7 +449,13 @@ def _configured_defaults(allowed: set[str]) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if key in allowed}
 
 
-def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[str, Any]:
+def list_topics(
+    url: str,
+    auth: AuthArg = True,
+    timeout: float = -1.0,
+    *,
+    connect_timeout: Seconds | _Unset | None = _UNSET,
+) -> dict[str, Any]:
     """List the topics a broker offers.
 
     Args:
@@ -420,6 +466,11 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
             every broker refuses the connection, or the TLS handshake or authentication
             fails, the answer comes within seconds. A broker name that does not resolve is
             retried until ``timeout``; with -1, it is an error within seconds too.
+        connect_timeout: given, a refused connection or a name that does not resolve is
+            retried for this many seconds (within ``timeout``) before giving up, as
+            ``Stream``'s readers and writers do (the broker may be starting); None or 0
+            waits for one as long as ``timeout`` allows. TLS or login failures still end
+            it at once.
 
     Returns:
         A dict of topic name to ``confluent_kafka.admin.TopicMetadata``.
@@ -431,9 +482,14 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
         KafkaError: another error from the broker.
     """
     parsed = parse_url(url)
-    credential = _resolve_auth(auth, parsed)
+    try:
+        credential = _resolve_auth(auth, parsed)
+    except CredentialError as exc:
+        if _no_fitting_credential(exc):
+            add_local_hint(exc, parsed)
+        raise
     context = f"listing topics at {parsed}"
-    errors = _ClientErrors(context, secure=credential is not None)
+    errors = _ClientErrors(context, secure=credential is not None, url=parsed)
     # A producer that never produces: its poll() serves error callbacks, so a refused
     # credential is told apart from an unreachable broker.
     client = confluent_kafka.Producer(
@@ -442,6 +498,11 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
     # All topics, then filtered: asking for a named topic would create it on brokers that
     # create topics on metadata requests.
     limit = None if timeout is None or timeout < 0 else float(timeout)
+    fail_fast = connect_timeout is _UNSET
+    if not fail_fast and connect_timeout is not None:
+        seconds = _duration.to_seconds(connect_timeout)
+        if seconds > 0:
+            limit = seconds if limit is None else min(limit, seconds)
     try:
         metadata = _cluster_metadata(
             client,
@@ -450,7 +511,7 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
             topic=None,
             timeout=limit,
             serve=lambda: client.poll(0.1),
-            fail_fast=True,
+            fail_fast=fail_fast,
             # A name may resolve later (DNS or the network coming up): wait for it as long
             # as the caller said; without a limit, waiting for ever would look like a hang.
             wait_for_names=limit is not None,
@@ -462,6 +523,39 @@ def list_topics(url: str, auth: AuthArg = True, timeout: float = -1.0) -> dict[s
     if parsed.topics:
         topics = {name: meta for name, meta in topics.items() if name in parsed.topics}
     return topics
+
+
+def consumer_lag(
+    url: str, group_id: str, auth: AuthArg = True, timeout: float = 10.0
+) -> list[PartitionLag]:
+    """How far a consumer group is behind, per partition (``hop lag``).
+
+    Args:
+        url: the broker's Kafka URL; its topics (patterns too) are those to report, every
+            partition of each; without topics, every partition where the group has
+            committed an offset.
+        group_id: the consumer group.
+        auth: as for ``Stream``.
+        timeout: seconds to wait for the broker, for each request.
+
+    Returns:
+        One dict per partition, sorted: ``topic``, ``partition``, ``committed`` (the
+        group's committed offset, None if it has none there), ``end`` (the partition's end
+        offset) and ``lag`` (``end - committed``, None without a committed offset).
+
+    Raises:
+        BrokerUnavailableError: no broker answered within ``timeout``.
+        AuthenticationError: TLS or the credential failed.
+        UnknownTopicError: a topic named in the URL does not exist.
+    """
+    parsed = parse_url(url)
+    try:
+        credential = _resolve_auth(auth, parsed)
+    except CredentialError as exc:
+        if _no_fitting_credential(exc):
+            add_local_hint(exc, parsed)
+        raise
+    return group_lag(parsed, credential, group_id, float(timeout))
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,7 @@ which of them end a client, and asking a cluster for metadata without waiting fo
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,8 @@ from hop.errors import (
 )
 
 from . import _rdkafka_config
+from ._local_hint import add_local_hint
+from ._url import KafkaURL
 
 # Every part of hop.io logs as "hop.io": the command line holds back hop.io's connection
 # warnings at first, by that name.
@@ -46,6 +49,15 @@ _CONNECT_FAILURES = (
 _SECURE_FAILURES = frozenset({"TLS handshake failed", "authentication failed"})
 _UNREACHABLE_FAILURES = frozenset({"connection refused", "host name not resolved"})
 
+
+# The rate limiter's key for every failed connection, whatever its code.
+_CONNECT_KEY = -1
+# Where librdkafka names the broker: "Connect to ipv4#host:port failed", else first:
+# "host:port/id: ..." (or "sasl_ssl://host:port/id: ..."; "GroupCoordinator/1: ..." is no name).
+_BROKER_NAMES = (
+    re.compile(r"Connect to ipv[46]#(\S+?) failed"),
+    re.compile(r"^(?:[a-z_]+://)?([^\s/]+:\d+)/[\w-]+: "),
+)
 
 # librdkafka's FAIL log line for a connection that had been fully set up (ApiVersions, TLS
 # and login done) ends "(after Nms in state UP)".
@@ -70,9 +82,11 @@ class _ClientErrors:
     broker can say why instead of waiting.
     """
 
-    def __init__(self, what: str, secure: bool = False) -> None:
+    def __init__(self, what: str, secure: bool = False, url: KafkaURL | None = None) -> None:
         self._what = what
         self._secure = secure
+        # A credential refused by a broker on this machine: say first how to go without.
+        self._local_url = url if secure else None
         self._logged: RateLimiter[int] = RateLimiter(_LOG_INTERVAL)
         self.stopping: confluent_kafka.KafkaError | None = None
         #: why the last connection failed, in a person's words, or None.
@@ -103,8 +117,28 @@ class _ClientErrors:
         if now < self.quiet_until and not self.answered and is_connect_failure(code):
             logger.debug("%s: %s", self._what, error.str())
             return
+        if is_connect_failure(code):
+            # librdkafka's own words (every few hundred ms while a broker is down) at DEBUG;
+            # a person gets one line in hop's words, at most once per _LOG_INTERVAL.
+            logger.debug("%s: %s", self._what, error.str())
+            if code == confluent_kafka.KafkaError._ALL_BROKERS_DOWN:
+                return  # said by the failure of each connection, with its reason
+            if self._logged.hit(_CONNECT_KEY, now=now) is not None:
+                logger.warning("%s", self._unreachable(error.str() or ""))
+            return
         if self._logged.hit(code, now=now) is not None:
             logger.warning("%s: %s", self._what, error.str())
+
+    def _unreachable(self, text: str) -> str:
+        """What to say about a failed connection to a broker, without librdkafka's jargon."""
+        found = (pattern.search(text) for pattern in _BROKER_NAMES)
+        match = next((m for m in found if m is not None), None)
+        broker = f"broker {match.group(1)}" if match else "the broker"
+        reason = _connect_failure(text) or "connection failed"
+        return (
+            f"{self._what}: cannot reach {broker} ({reason}); retrying until it is back "
+            f"(said at most every {_LOG_INTERVAL:g} s)"
+        )
 
     def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
         """librdkafka's log lines: passed on at DEBUG, and read for why connecting failed."""
@@ -118,7 +152,12 @@ class _ClientErrors:
     def check(self, context: str) -> None:
         """Raise the error that stops this client, if there is one."""
         if self.stopping is not None:
-            raise translate_kafka_error(self.stopping, context)
+            raise self.stopping_error(context)
+
+    def stopping_error(self, context: str) -> KafkaError:
+        """The error for what stopped this client (``stopping`` must be set)."""
+        assert self.stopping is not None
+        return add_local_hint(translate_kafka_error(self.stopping, context), self._local_url)
 
     def never_reached(self, context: str, waited: float | None, undelivered: int = 0) -> KafkaError:
         """The error for a client that no broker ever answered.
@@ -135,6 +174,8 @@ class _ClientErrors:
         if undelivered:
             message += f"; {undelivered} message(s) not delivered"
         error = self._never_reached_error(message, reason)
+        if reason in _SECURE_FAILURES:
+            error = add_local_hint(error, self._local_url)
         if undelivered:
             error.undelivered = undelivered
         return error

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
@@ -40,6 +40,7 @@ from hop.models import _label_text as _label_text
 
 from . import _rdkafka_config
 from ._client import _ClientErrors, _cluster_metadata
+from ._end_at import EndAt, check_end_at
 from ._headers import _is_test, _unpack
 from ._read_state import (
     _FINISHED,
@@ -48,8 +49,8 @@ from ._read_state import (
     _check_start_at,
     _duplicate_window,
     _DuplicateFilter,
-    _offset_tail,
     _ReadSteps,
+    _start_offsets,
 )
 from ._types import ConfigArg, Metadata, StartAt, StartPosition, _metadata
 from ._url import KafkaURL
@@ -89,12 +90,19 @@ class Consumer:
         session_timeout: timedelta | float | None = None,
         config: ConfigArg = None,
         schemas: SchemaSources | None = None,
+        connect_timeout: timedelta | float | None = _rdkafka_config.DEFAULT_CONNECT_TIMEOUT,
+        end_at: EndAt | None = None,
     ) -> None:
         if not url.topics:
             raise ConfigurationError(f"{url} names no topic: reading needs at least one")
         self._url = url
         self._start_at = _check_start_at(start_at)
-        self._until_eos = until_eos
+        # Reading to an end stops each partition at its end of stream too (issue 23).
+        self._end_at = check_end_at(end_at)
+        self._until_eos = until_eos or self._end_at is not None
+        #: time.monotonic() when a message (any: test messages and duplicates too) last
+        #: arrived, or when this consumer was opened.
+        self.last_arrival = time.monotonic()
         self._ignoretest = ignoretest
         # Where Confluent-framed Avro records find their schemas (None: the defaults).
         self._schemas = schemas
@@ -107,7 +115,7 @@ class Consumer:
         self._group_id = group_id if group_id is not None else f"hop-{uuid.uuid4()}"
         self._stopped = threading.Event()
         self._closed = False
-        self._client_errors = _ClientErrors(f"consumer for {url}", secure=auth is not None)
+        self._client_errors = _ClientErrors(f"consumer for {url}", secure=auth is not None, url=url)
         # Partitions being read, read to their end (for until_eos), topics missing at open.
         self._assignment = _Assignment()
         self._subscribed = False
@@ -117,6 +125,12 @@ class Consumer:
             None if session_timeout is None else _timedelta(session_timeout, "session_timeout")
         )
         self._session_timeout = (session or _rdkafka_config.DEFAULT_SESSION_TIMEOUT).total_seconds()
+        # How long opening waits for some broker to answer at all; None: for ever.
+        self._connect_timeout = (
+            None
+            if connect_timeout is None
+            else _timedelta(connect_timeout, "connect_timeout").total_seconds() or None
+        )
         self._join_started = 0.0
         self._join_warned = False
         self._next_topic_check = 0.0
@@ -198,7 +212,7 @@ class Consumer:
             self._client_errors,
             f"opening {self._url} for reading",
             topic=None,
-            timeout=10.0,
+            timeout=self._connect_timeout,
             serve=lambda: self._consumer.poll(0.1),
         )
         existing = sorted(name for name in cluster.topics if not name.startswith("__"))
@@ -255,41 +269,10 @@ class Consumer:
         self, topics: list[str], start_at: StartAt, timeout: float = 10.0, known: Any = None
     ) -> None:
         partitions = self._partitions(topics, timeout, known)
-        self._position(partitions, start_at)
+        _start_offsets(self._consumer, partitions, start_at)
         if partitions:
             self._consumer.incremental_assign(partitions)
         self._assignment.add(partitions)
-
-    def _position(
-        self, partitions: list[confluent_kafka.TopicPartition], start_at: StartAt
-    ) -> None:
-        """Set each partition's starting offset from ``start_at``."""
-        if not partitions:
-            return
-        if isinstance(start_at, datetime):
-            moment = start_at if start_at.tzinfo else start_at.replace(tzinfo=timezone.utc)
-            millis = int(moment.timestamp() * 1000)
-            query = [
-                confluent_kafka.TopicPartition(tp.topic, tp.partition, millis) for tp in partitions
-            ]
-            try:
-                found = self._consumer.offsets_for_times(query, timeout=10)
-            except confluent_kafka.KafkaException as exc:
-                raise translate_kafka_error(exc, "finding offsets by time") from exc
-            by_key = {(tp.topic, tp.partition): tp.offset for tp in found}
-            for tp in partitions:
-                offset = by_key.get((tp.topic, tp.partition), -1)
-                # -1: no message at or after that time, so start at the end.
-                tp.offset = offset if offset >= 0 else confluent_kafka.OFFSET_END
-        elif isinstance(start_at, int):
-            for tp in partitions:
-                tp.offset = _offset_tail(-start_at)
-        elif start_at is StartPosition.EARLIEST:
-            for tp in partitions:
-                tp.offset = confluent_kafka.OFFSET_BEGINNING
-        else:
-            for tp in partitions:
-                tp.offset = confluent_kafka.OFFSET_END
 
     def _on_assign(
         self, consumer: confluent_kafka.Consumer, partitions: list[confluent_kafka.TopicPartition]
@@ -308,7 +291,7 @@ class Consumer:
             return
         done = {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
         fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in done]
-        self._position(fresh, self._start_at)
+        _start_offsets(consumer, fresh, self._start_at)
         for tp in partitions:
             if (tp.topic, tp.partition) in done:
                 tp.offset = done[(tp.topic, tp.partition)]
@@ -497,6 +480,7 @@ class Consumer:
         schemas = self._schemas
         url = self._url
         unpack = _unpack
+        end_at = self._end_at
 
         def take(raw: confluent_kafka.Message) -> Any:
             error = raw.error()
@@ -504,6 +488,8 @@ class Consumer:
                 if self._on_message_error(raw, error) and until_eos:
                     return _FINISHED
                 return _SKIPPED
+            if end_at is not None and end_at.past(raw):
+                return _FINISHED if self._stop_partition(raw) else _SKIPPED
             headers, label, message_id, is_test = unpack(raw, url)
             if (is_test and ignoretest) or (
                 duplicates is not None and message_id is not None and duplicates.seen(message_id)
@@ -560,14 +546,27 @@ class Consumer:
                 self._look_for_missing_topics()
         batch: list[confluent_kafka.Message] = self._consumer.consume(size, 0)
         if batch:
+            self.last_arrival = time.monotonic()
             return batch
         first = self._consumer.poll(wait)
         if first is not None:
+            self.last_arrival = time.monotonic()
             return [first]
         self._client_errors.check(f"reading from {self._url}")
         if self._subscribed and not self._assignment.known:
             self._check_join(until_eos)
         return []
+
+    def _stop_partition(self, raw: confluent_kafka.Message) -> bool:
+        """A partition reached ``end_at``: fetch no more of it. Say whether every partition
+        has now stopped."""
+        topic, partition = cast(str, raw.topic()), cast(int, raw.partition())
+        try:
+            self._consumer.pause([confluent_kafka.TopicPartition(topic, partition)])
+        except confluent_kafka.KafkaException as exc:  # its messages are skipped anyway
+            logger.debug("could not pause %s[%d]: %s", topic, partition, exc)
+        self._assignment.reached_end(topic, partition)
+        return self._assignment.finished()
 
     def _on_message_error(
         self, raw: confluent_kafka.Message, error: confluent_kafka.KafkaError

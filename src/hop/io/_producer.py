@@ -47,7 +47,7 @@ logger = logging.getLogger("hop.io")
 
 #: How long a producer waits for some broker to answer at all before it gives up; a broker
 #: that answered once and then went away is waited for as long as necessary.
-DEFAULT_CONNECT_TIMEOUT = 15.0
+DEFAULT_CONNECT_TIMEOUT = _rdkafka_config.DEFAULT_CONNECT_TIMEOUT
 
 
 class _DeliveryTally:
@@ -199,7 +199,7 @@ class Producer:
         self._auth = auth
         self._sender = _sender_header(auth)
         # Whether some broker ever answered is ``_client_errors.answered`` (see _reached).
-        self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None)
+        self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None, url=url)
         self._tally = _DeliveryTally(self._client_errors, self._max_bytes)
         self._unpolled = 0
         #: False: a full local queue raises ``BufferError`` from ``write`` (for hop.aio).
@@ -551,7 +551,7 @@ class Producer:
             KafkaError: the client was ended (credential refused, fatal error, no broker).
         """
         if self._ended is None and self._client_errors.stopping is not None:
-            self._end(translate_kafka_error(self._client_errors.stopping, context))
+            self._end(self._client_errors.stopping_error(context))
         if self._ended is not None:
             raise self._ended
 

@@ -17,6 +17,7 @@ from hop.auth._settings import Settings as Settings
 from hop.auth._settings import security_settings
 from hop.errors import ConfigurationError
 
+from ._local_hint import LOCAL_CONNECTION_SETUP_TIMEOUT, is_local
 from ._url import KafkaURL
 
 #: librdkafka's own log lines go to this logger, at DEBUG level.
@@ -47,6 +48,10 @@ DEFAULT_SESSION_TIMEOUT = timedelta(seconds=10)
 #: listener hangs in the handshake until this runs out, so it bounds how soon that is told.
 CONNECTION_SETUP_TIMEOUT = timedelta(seconds=10)
 
+#: How long a client waits for some broker to answer at all (refused, unknown host) before
+#: it gives up, in seconds: publish, subscribe and list-topics alike (``connect_timeout``).
+DEFAULT_CONNECT_TIMEOUT = 15.0
+
 
 def _ms(value: timedelta) -> int:
     return max(0, int(value.total_seconds() * 1000))
@@ -65,7 +70,9 @@ def _common(
         "logger": logger if logger is not None else _LIBRDKAFKA_LOG,
         # hop only ever needs metadata for the topics it uses.
         "topic.metadata.refresh.sparse": True,
-        "socket.connection.setup.timeout.ms": _ms(CONNECTION_SETUP_TIMEOUT),
+        "socket.connection.setup.timeout.ms": _ms(
+            LOCAL_CONNECTION_SETUP_TIMEOUT if is_local(url) else CONNECTION_SETUP_TIMEOUT
+        ),
     }
     settings.update(security_settings(auth))
     if error_cb is not None:
@@ -93,12 +100,22 @@ class _ChainedErrorCallback:
             )
 
 
+#: librdkafka's callbacks that ``config`` may hold beside dotted settings; each is called
+#: with what librdkafka gives (``stats_cb``: the statistics JSON text, every
+#: ``statistics.interval.ms``; ``throttle_cb``: a ``confluent_kafka.ThrottleEvent``;
+#: ``error_cb``: a ``confluent_kafka.KafkaError``, after hop's own handler; ``oauth_cb``:
+#: the ``sasl.oauthbearer.config`` string, returning ``(token, expiry_seconds)``).
+CALLBACKS = frozenset({"stats_cb", "throttle_cb", "error_cb", "oauth_cb"})
+
+
 def _apply_overrides(settings: Settings, overrides: Mapping[str, Any] | None) -> Settings:
     if overrides:
         for key in overrides:
-            if key == "error_cb":
+            if key in CALLBACKS:
                 if not callable(overrides[key]):
-                    raise ConfigurationError("error_cb must be callable")
+                    raise ConfigurationError(
+                        f"{key} must be callable, not {type(overrides[key]).__name__}"
+                    )
                 continue
             if not isinstance(key, str) or ("." not in key and key != "debug"):
                 raise ConfigurationError(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 import confluent_kafka
 
-from hop.errors import ConfigurationError
+from hop.errors import ConfigurationError, translate_kafka_error
 
 from ._types import StartAt, StartPosition
 
@@ -122,3 +122,37 @@ class _ReadSteps(NamedTuple):
     take: Callable[[confluent_kafka.Message], Any]
     finish: Callable[[confluent_kafka.Message], None] | None
     wait: float
+
+
+def _start_offsets(
+    consumer: confluent_kafka.Consumer,
+    partitions: list[confluent_kafka.TopicPartition],
+    start_at: StartAt,
+) -> None:
+    """Set each partition's starting offset from ``start_at``."""
+    if not partitions:
+        return
+    if isinstance(start_at, datetime):
+        moment = start_at if start_at.tzinfo else start_at.replace(tzinfo=timezone.utc)
+        millis = int(moment.timestamp() * 1000)
+        query = [
+            confluent_kafka.TopicPartition(tp.topic, tp.partition, millis) for tp in partitions
+        ]
+        try:
+            found = consumer.offsets_for_times(query, timeout=10)
+        except confluent_kafka.KafkaException as exc:
+            raise translate_kafka_error(exc, "finding offsets by time") from exc
+        by_key = {(tp.topic, tp.partition): tp.offset for tp in found}
+        for tp in partitions:
+            offset = by_key.get((tp.topic, tp.partition), -1)
+            # -1: no message at or after that time, so start at the end.
+            tp.offset = offset if offset >= 0 else confluent_kafka.OFFSET_END
+    elif isinstance(start_at, int):
+        for tp in partitions:
+            tp.offset = _offset_tail(-start_at)
+    elif start_at is StartPosition.EARLIEST:
+        for tp in partitions:
+            tp.offset = confluent_kafka.OFFSET_BEGINNING
+    else:
+        for tp in partitions:
+            tp.offset = confluent_kafka.OFFSET_END
