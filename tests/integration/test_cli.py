@@ -23,7 +23,7 @@ from confluent_kafka.cimpl import NewTopic
 import hop.cli
 import hop.version
 from hop._local_broker import LocalBroker, free_port
-from hop.cli import _common
+from hop.cli import _logging
 from hop.cli._progress import ProgressBar
 from hop.errors import AuthorizationError
 from hop.io import StartPosition
@@ -46,7 +46,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     level = root.level
     yield config
     for handler in list(root.handlers):
-        if isinstance(handler, _common._HopHandler):
+        if isinstance(handler, _logging._HopHandler):
             root.removeHandler(handler)
     root.setLevel(level)
 
@@ -119,7 +119,7 @@ def test_set_up_logger_replaces_its_handler_instead_of_adding(
     args = argparse.Namespace(quiet=True, verbose=False)
     hop.cli.set_up_logger(args)
     hop.cli.set_up_logger(args)
-    ours = [h for h in logging.getLogger().handlers if isinstance(h, _common._HopHandler)]
+    ours = [h for h in logging.getLogger().handlers if isinstance(h, _logging._HopHandler)]
     assert len(ours) == 1
     logging.getLogger("hop.test").info("hidden with -q")
     logging.getLogger("hop.test").warning("shown with -q")
@@ -518,9 +518,9 @@ def test_undelivered_messages_fail_with_their_count(hop_run: Any) -> None:
 
 def test_client_warnings_are_held_back_then_shown(capsys: pytest.CaptureFixture[str]) -> None:
     hop.cli.set_up_logger(argparse.Namespace(quiet=False, verbose=False))
-    handler = _common.hop_handler()
+    handler = _logging.hop_handler()
     assert handler is not None
-    held = _common.HeldClientWarnings(handler, grace=0.2)
+    held = _logging.HeldClientWarnings(handler, grace=0.2)
     logging.getLogger("hop.io").warning("broker down")
     logging.getLogger("hop.models").warning("not held")
     assert capsys.readouterr().err.count("\n") == 1
@@ -533,7 +533,7 @@ def test_client_warnings_are_held_back_then_shown(capsys: pytest.CaptureFixture[
     held.discard()
     assert held not in handler.filters
 
-    dropped = _common.HeldClientWarnings(handler, grace=60)
+    dropped = _logging.HeldClientWarnings(handler, grace=60)
     logging.getLogger("hop.io").warning("dropped")
     dropped.discard()
     logging.getLogger("hop.io").warning("shown")

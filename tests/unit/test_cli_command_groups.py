@@ -1,4 +1,4 @@
-"""Unit tests for what ``hop.cli._common`` gives the commands made of subcommands (``auth``,
+"""Unit tests for what ``hop.cli._args`` gives the commands made of subcommands (``auth``,
 ``configure``, ``journal``) and for its signal helpers."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from hop.auth import Auth, load_auth
 from hop.cli import build_parser, main
-from hop.cli._common import on_interrupt, on_signals
+from hop.cli._signals import on_interrupt, on_signals
 
 SECRET = "s3cr3t-Pa55word"
 

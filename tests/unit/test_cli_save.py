@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from hop.cli._common import CommandFailed
+from hop.cli._errors import CommandFailed
 from hop.cli._subscribe import _save
 from hop.io import Metadata
 from hop.models import JSONBlob

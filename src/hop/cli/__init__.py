@@ -22,18 +22,10 @@ from collections.abc import Sequence
 
 from hop.errors import HopError
 
-from ._common import (
-    CommandFailed,
-    HeldClientWarnings,
-    IntermixedParser,
-    add_client_opts,
-    add_logging_opts,
-    error_line,
-    get_log_level,
-    hop_handler,
-    reader_gone,
-    set_up_logger,
-)
+from ._args import IntermixedParser, add_client_opts, add_logging_opts
+from ._errors import CommandFailed, error_line
+from ._logging import HeldClientWarnings, get_log_level, hop_handler, set_up_logger
+from ._signals import reader_gone
 
 __all__ = [
     "add_client_opts",

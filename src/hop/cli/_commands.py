@@ -14,16 +14,16 @@ from hop.io import list_topics
 from hop.io._url import parse_url
 from hop.version import print_packages_versions
 
-from ._common import (
-    CommandFailed,
+from ._args import (
     Subparsers,
     add_client_opts,
     add_command_group,
     add_leaf_logging_opts,
     add_logging_opts,
-    on_interrupt,
 )
 from ._connect import add_connect_timeout, connect_timeout
+from ._errors import CommandFailed
+from ._signals import on_interrupt
 
 # --------------------------------------------------------------------------- list-topics
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from hop.configure import SETTINGS, get_config_path, load_config, write_config_value
 from hop.models._schema_registry import redact_url
 
-from ._common import Subparsers, add_command_group, add_leaf_logging_opts
+from ._args import Subparsers, add_command_group, add_leaf_logging_opts
 
 
 def add_parser(subparsers: Subparsers) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 
-from ._common import add_logging_opts
+from ._args import add_logging_opts
 
 __all__ = ["add_global_flags"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from hop._journal import JournalScan, salvage_journal, scan_journal
 
-from ._common import add_command_group
+from ._args import add_command_group
 
 
 def add_parser(subparsers: Any) -> None:

@@ -9,7 +9,7 @@ import sys
 from hop.io import consumer_lag
 from hop.io._lag import PartitionLag, total_lag
 
-from ._common import Subparsers, add_client_opts, add_logging_opts
+from ._args import Subparsers, add_client_opts, add_logging_opts
 
 __all__ = ["add_parser", "run"]
 

@@ -28,10 +28,12 @@ from hop.io import Deserializer, Producer, Stream
 from hop.io._url import parse_url
 from hop.models import Blob, JSONBlob, MessageModel
 
-from ._common import CommandFailed, add_client_opts, add_logging_opts, error_line, on_signals
+from ._args import add_client_opts, add_logging_opts
+from ._errors import CommandFailed, error_line
 from ._json import non_standard_reason
 from ._progress import ProgressBar
 from ._records import load_records
+from ._signals import on_signals
 
 logger = logging.getLogger("hop.cli")
 

@@ -11,7 +11,7 @@ from hop.errors import DecodeError
 from hop.models import AvroRecord, MessageModel
 from hop.models._schema_registry import default_sources
 
-from ._common import CommandFailed
+from ._errors import CommandFailed
 
 
 def _schema(schema_id: int, path: str | None) -> Any:

@@ -24,10 +24,12 @@ from hop.io._url import parse_url
 from hop.models import AvroBlob, AvroRecord, GCNCircular, JSONBlob, MessageModel, format_name
 
 from . import _subscribe_ops
+from ._args import add_client_opts, add_logging_opts
 from ._closing import closed_interruptibly
-from ._common import CommandFailed, add_client_opts, add_logging_opts, on_interrupt, reader_gone
 from ._connect import add_connect_timeout, connect_timeout
+from ._errors import CommandFailed
 from ._json import finite
+from ._signals import on_interrupt, reader_gone
 from ._times import parse_start
 
 logger = logging.getLogger("hop.cli")
