@@ -12,7 +12,7 @@ from typing import Any
 import confluent_kafka
 import pytest
 
-from hop import Stream, _rdkafka_config, list_topics
+from hop import Stream, list_topics
 from hop._local_broker import LocalBroker, free_port
 from hop.auth import Auth
 from hop.errors import (
@@ -21,7 +21,7 @@ from hop.errors import (
     ConfigurationError,
     NoCredentialsError,
 )
-from hop.io import StartPosition
+from hop.io import StartPosition, _rdkafka_config
 from hop.io._url import parse_url
 from tests.support.sasl import bearer_capture, unsigned_jwt
 
