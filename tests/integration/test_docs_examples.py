@@ -161,7 +161,7 @@ def test_readme_examples_run(
     out = capsys.readouterr().out
     # Each example reads back what it wrote.
     assert "{'event': 'GRB 261126A', 'ra': 48.19, 'dec': -27.68}\n" in out
-    assert re.search(rf"{topic}-gcn\.circular \d+ TITLE:   GCN CIRCULAR", out)
+    assert re.search(rf"{topic}-my\.alerts \d+ {{'event': 'GRB 261126A'", out)
 
 
 def test_index_page_examples_run(
