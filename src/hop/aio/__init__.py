@@ -1,5 +1,6 @@
 """asyncio streams: hop's API for event loops (dashboards, TOM systems, notebooks).
 
+```python
 from hop import aio
 
 async with aio.stream.open("kafka://hostname:9092/topic", "w") as producer:
@@ -9,6 +10,7 @@ async with aio.stream.open("kafka://hostname:9092/topic", "w") as producer:
 async with aio.stream.open("kafka://hostname:9092/topic", "r") as consumer:
     async for message in consumer:
         print(message)
+```
 
 Same models, URLs, credentials, options and errors as ``hop.io``; see docs/asyncio.md.
 """

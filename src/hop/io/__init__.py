@@ -1,5 +1,6 @@
 """Streams: open a Kafka URL for writing (``Producer``) or reading (``Consumer``).
 
+```python
 from hop import stream
 
 with stream.open("kafka://hostname:9092/topic", "w") as producer:
@@ -8,6 +9,7 @@ with stream.open("kafka://hostname:9092/topic", "w") as producer:
 with stream.open("kafka://hostname:9092/topic", "r") as consumer:
     for message in consumer:
         print(message)
+```
 
 This module is the facade: the producer lives in ``hop.io._producer``, the consumer in
 ``hop.io._consumer``, client errors and metadata look-ups in ``hop.io._client`` (see
