@@ -31,7 +31,7 @@ from hop import io as hop_io
 from hop.errors import ClientError, DeliveryError, HopError, StreamStateError
 from hop.io import HeadersArg
 
-from ._internals import SafeCallback, describe_delivery_error
+from ._internals import TrustedCallback, describe_delivery_error
 
 logger = logging.getLogger("hop.io")
 
@@ -51,41 +51,36 @@ _PURGED = frozenset(
     (confluent_kafka.KafkaError._PURGE_QUEUE, confluent_kafka.KafkaError._PURGE_INFLIGHT)
 )
 
-_Report = tuple["asyncio.Future[confluent_kafka.Message]", Any, confluent_kafka.Message]
+_Report = tuple["_Delivery", Any, confluent_kafka.Message]
 
 
-class _OnDelivery(SafeCallback):
-    """One message's delivery callback: queues its report for the loop (from any thread).
+class _Delivery(asyncio.Future[confluent_kafka.Message], TrustedCallback):
+    """A message's delivery future, which is also its delivery callback (one object per
+    message, not two): called by librdkafka's ``poll`` (on the loop thread or the
+    poller's), it queues its report for the loop, where ``Producer._drain`` resolves it.
 
-    A ``SafeCallback`` of its own (the blocking producer does not wrap it again): it cannot
-    raise, and it honours the producer's muting as the wrapper does.
+    Trusted by the blocking producer (it is not wrapped again): it cannot raise, and it
+    honours the producer's muting as ``SafeCallback`` does.
     """
 
-    __slots__ = ("_future", "_reports")
+    __slots__ = ("_owner",)
 
-    def __init__(
-        self,
-        future: asyncio.Future[confluent_kafka.Message],
-        reports: deque[_Report],
-        tally: Any,
-    ) -> None:
-        self._future = future
-        self._reports = reports
-        self._tally = tally
+    _owner: Producer
 
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
-        tally: Any = self._tally
+        owner = self._owner
         if error is None:
-            tally.client.answered = True
+            owner._client.answered = True
         else:
+            tally: Any = owner._tally
             if tally.muted:
                 return
             # Counted as the blocking producer counts failures: flush() and close() raise
             # DeliveryError for them, so none goes unnoticed even if no one awaits it.
             tally(error, message)
-        self._reports.append((self._future, error, message))
+        owner._reports.append((self, error, message))
 
 
 class _BothLocks(AbstractContextManager[object]):
@@ -118,6 +113,7 @@ class Producer:
 
     def __init__(self, producer: hop_io.Producer, loop: asyncio.AbstractEventLoop) -> None:
         self._producer = producer
+        self._blocking_write = producer.write
         self._loop = loop
         self._url = producer._url
         producer._wait_when_full = False
@@ -125,8 +121,9 @@ class Producer:
         self._poll_lock = threading.RLock()
         producer._client_lock = _BothLocks(self._produce_lock, self._poll_lock)
         self._tally = producer._tally
+        self._client = producer._tally.client
         self._reports: deque[_Report] = deque()
-        self._pending: set[asyncio.Future[confluent_kafka.Message]] = set()
+        self._pending: set[_Delivery] = set()
         self._drain_scheduled = False
         self._room = asyncio.Event()
         #: Set by ``_drain`` once nothing awaits its report (``_wait_idle`` makes one).
@@ -193,24 +190,25 @@ class Producer:
         """
         if self._closing or self._failure is not None:
             self._check_writable()
-        future: asyncio.Future[confluent_kafka.Message] = self._loop.create_future()
-        on_delivery = _OnDelivery(future, self._reports, self._tally)
+        future = _Delivery(loop=self._loop)
+        future._owner = self
         lock = self._produce_lock
         full = True
         if lock.acquire(False):
             try:
-                self._producer.write(message, headers, on_delivery, test, topic, key)
+                self._blocking_write(message, headers, future, test, topic, key)
                 full = False
             except BufferError:
                 pass
             finally:
                 lock.release()
         if full:
-            await self._write_when_room(on_delivery, message, headers, test, topic, key)
+            await self._write_when_room(future, message, headers, test, topic, key)
         self._pending.add(future)
-        if self._reports and not self._drain_scheduled:
-            self._drain_scheduled = True
-            self._loop.call_soon(self._drain)
+        if self._reports:
+            # Reports served by this write's own poll (the blocking producer polls every 32
+            # messages): resolve them now rather than in a callback of their own.
+            self._drain()
         self._writes += 1
         if not self._writes & 7:
             now = self._last_write = time.monotonic()
@@ -222,7 +220,7 @@ class Producer:
 
     async def _write_when_room(
         self,
-        on_delivery: _OnDelivery,
+        future: _Delivery,
         message: object,
         headers: HeadersArg,
         test: bool,
@@ -235,7 +233,7 @@ class Producer:
         while True:
             if lock.acquire(False):
                 try:
-                    self._producer.write(message, headers, on_delivery, test, topic, key)
+                    self._blocking_write(message, headers, future, test, topic, key)
                     return
                 except BufferError:
                     pass

@@ -127,7 +127,14 @@ def _describe_delivery_error(
     return text
 
 
-class _SafeCallback:
+class _TrustedCallback:
+    """A delivery callback that never raises and honours the producer's muting itself
+    (``hop.aio``'s delivery futures): ``write`` passes it to librdkafka unwrapped."""
+
+    __slots__ = ()
+
+
+class _SafeCallback(_TrustedCallback):
     """Calls a delivery callback of the caller's; logs what it raises instead of letting it
     escape into librdkafka (where it would break flush and close)."""
 
@@ -405,8 +412,8 @@ class Producer:
         """The caller's delivery callback, checked and wrapped so that what it raises is
         logged: an exception escaping into librdkafka's poll would break flush() and
         close() (``SystemError``) and lose the other reports."""
-        if isinstance(callback, _SafeCallback):
-            return callback  # safe already (hop.aio makes one per message)
+        if isinstance(callback, _TrustedCallback):
+            return callback  # safe already (hop.aio's delivery futures)
         safe = self._callbacks.get(callback)
         if safe is None:
             if not callable(callback):
