@@ -8,10 +8,15 @@ reachability checks, and hands the reports to the loop in batches with
 ``call_soon_threadsafe``, where they resolve the delivery futures.
 
 Two locks keep the librdkafka client from being closed while another thread uses it
-(``hop.io.Producer._client_lock``): ``_produce_lock`` is held by the loop around each
-``write`` (it only ever tries it, and awaits when it is busy) and by the poller around the
-checks that may end the client; ``_poll_lock`` is held by the poller while it polls.
-Closing takes both, in that order.
+(``hop.io.Producer._client_lock``): ``_produce_lock`` is held by the loop from the first
+``write`` of a turn of the loop to the end of that turn (it only ever tries it, and awaits
+when it is busy), and by the poller around the checks that may end the client;
+``_poll_lock`` is held by the poller while it polls. Closing takes both, in that order.
+
+Per message, ``write`` makes one object (the delivery future, which is also the delivery
+callback), and resolves the reports that its own ``poll`` served (the blocking producer
+polls every 32 messages) before returning: no per-message closure, lock operation or
+hand-over callback.
 """
 
 from __future__ import annotations
@@ -118,6 +123,8 @@ class Producer:
         self._url = producer._url
         producer._wait_when_full = False
         self._produce_lock = threading.RLock()
+        #: The loop thread holds ``_produce_lock`` until its next turn (see ``_hold``).
+        self._holding = False
         self._poll_lock = threading.RLock()
         producer._client_lock = _BothLocks(self._produce_lock, self._poll_lock)
         self._tally = producer._tally
@@ -192,16 +199,13 @@ class Producer:
             self._check_writable()
         future = _Delivery(loop=self._loop)
         future._owner = self
-        lock = self._produce_lock
         full = True
-        if lock.acquire(False):
+        if self._holding or self._hold():
             try:
                 self._blocking_write(message, headers, future, test, topic, key)
                 full = False
             except BufferError:
                 pass
-            finally:
-                lock.release()
         if full:
             await self._write_when_room(future, message, headers, test, topic, key)
         self._pending.add(future)
@@ -217,6 +221,20 @@ class Producer:
                 await asyncio.sleep(0)
                 self._last_turn = time.monotonic()
         return future
+
+    def _hold(self) -> bool:
+        """Take ``_produce_lock`` for the writes of this turn of the loop (released by
+        ``_let_go`` at the next turn): one lock operation per turn, not two per write.
+        False when the poller holds it."""
+        if not self._produce_lock.acquire(False):
+            return False
+        self._holding = True
+        self._loop.call_soon(self._let_go)
+        return True
+
+    def _let_go(self) -> None:
+        self._holding = False
+        self._produce_lock.release()
 
     async def _write_when_room(
         self,
@@ -321,11 +339,12 @@ class Producer:
                 # reason (BrokerUnavailableError...) once the poller has stopped.
                 continue
             pending.discard(future)
-            if future.done():
-                continue  # cancelled by its caller: the message was sent all the same
             if error is None:
-                future.set_result(message)
-            else:
+                try:
+                    future.set_result(message)
+                except asyncio.InvalidStateError:
+                    pass  # cancelled by its caller: the message was sent all the same
+            elif not future.done():
                 future.set_exception(self._delivery_error(error, message))
                 # Also counted for flush() and close(): no "never retrieved" log for it.
                 future.exception()

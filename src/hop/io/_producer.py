@@ -353,7 +353,12 @@ class Producer:
             target = topic
             if target not in self._valid_topics:
                 self._check_topic(target)
-        on_delivery = self._tally if callback is None else self._safe_callback(callback)
+        if callback is None:
+            on_delivery: Any = self._tally
+        elif isinstance(callback, _TrustedCallback):
+            on_delivery = callback  # safe already (hop.aio's delivery futures)
+        else:
+            on_delivery = self._safe_callback(callback)
         produce = self._producer.produce
         while True:
             try:
