@@ -48,3 +48,41 @@ def test_a_bad_url_or_option_fails_when_entered() -> None:
         asyncio.run(enter("kafka://localhost/", "r"))
     with pytest.raises(ConfigurationError):
         asyncio.run(enter("kafka://localhost/t", "w", start_at=hop.io.StartPosition.EARLIEST))
+
+
+class _RecordingClient:
+    """Stands in for librdkafka's producer: keeps each message's delivery callback."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Any] = []
+
+    def produce(self, topic: str, body: bytes, key: object, **kwargs: Any) -> None:
+        self.callbacks.append(kwargs["on_delivery"])
+
+    def poll(self, timeout: float = 0) -> int:
+        return 0
+
+
+def test_a_delivery_future_is_its_own_delivery_callback() -> None:
+    """Issue 21 (throughput): one object per message; the future given to librdkafka, unwrapped,
+    resolves on the loop with the delivered message."""
+
+    async def main() -> None:
+        producer = await aio.Stream(auth=False).open("kafka://127.0.0.1:1/t", "w")
+        blocking = producer.blocking
+        real, client = blocking._producer, _RecordingClient()
+        try:
+            blocking._producer = client  # type: ignore[assignment]
+            future = await producer.write({"n": 1})
+            assert client.callbacks == [future]
+            delivered = object()
+            client.callbacks[0](None, delivered)
+            assert not future.done()  # resolved on the loop, not by librdkafka's thread
+            await producer.write({"n": 2})  # a write resolves the reports served so far
+            assert future.result() is delivered
+            assert len(producer) == 1
+        finally:
+            blocking._producer = real
+            producer.abandon()
+
+    asyncio.run(main())

@@ -10,9 +10,9 @@ modules move, only these imports change.
 from __future__ import annotations
 
 from hop.io._producer import _describe_delivery_error as describe_delivery_error
-from hop.io._producer import _SafeCallback as SafeCallback
+from hop.io._producer import _TrustedCallback as TrustedCallback
 from hop.io._read_state import _FINISHED as FINISHED
 from hop.io._read_state import _SKIPPED as SKIPPED
 from hop.io._read_state import _ReadSteps as ReadSteps
 
-__all__ = ["FINISHED", "SKIPPED", "ReadSteps", "SafeCallback", "describe_delivery_error"]
+__all__ = ["FINISHED", "SKIPPED", "ReadSteps", "TrustedCallback", "describe_delivery_error"]

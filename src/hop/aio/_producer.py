@@ -8,10 +8,15 @@ reachability checks, and hands the reports to the loop in batches with
 ``call_soon_threadsafe``, where they resolve the delivery futures.
 
 Two locks keep the librdkafka client from being closed while another thread uses it
-(``hop.io.Producer._client_lock``): ``_produce_lock`` is held by the loop around each
-``write`` (it only ever tries it, and awaits when it is busy) and by the poller around the
-checks that may end the client; ``_poll_lock`` is held by the poller while it polls.
-Closing takes both, in that order.
+(``hop.io.Producer._client_lock``): ``_produce_lock`` is held by the loop from the first
+``write`` of a turn of the loop to the end of that turn (it only ever tries it, and awaits
+when it is busy), and by the poller around the checks that may end the client;
+``_poll_lock`` is held by the poller while it polls. Closing takes both, in that order.
+
+Per message, ``write`` makes one object (the delivery future, which is also the delivery
+callback), and resolves the reports that its own ``poll`` served (the blocking producer
+polls every 32 messages) before returning: no per-message closure, lock operation or
+hand-over callback.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from hop import io as hop_io
 from hop.errors import ClientError, DeliveryError, HopError, StreamStateError
 from hop.io import HeadersArg
 
-from ._internals import SafeCallback, describe_delivery_error
+from ._internals import TrustedCallback, describe_delivery_error
 
 logger = logging.getLogger("hop.io")
 
@@ -51,41 +56,36 @@ _PURGED = frozenset(
     (confluent_kafka.KafkaError._PURGE_QUEUE, confluent_kafka.KafkaError._PURGE_INFLIGHT)
 )
 
-_Report = tuple["asyncio.Future[confluent_kafka.Message]", Any, confluent_kafka.Message]
+_Report = tuple["_Delivery", Any, confluent_kafka.Message]
 
 
-class _OnDelivery(SafeCallback):
-    """One message's delivery callback: queues its report for the loop (from any thread).
+class _Delivery(asyncio.Future[confluent_kafka.Message], TrustedCallback):
+    """A message's delivery future, which is also its delivery callback (one object per
+    message, not two): called by librdkafka's ``poll`` (on the loop thread or the
+    poller's), it queues its report for the loop, where ``Producer._drain`` resolves it.
 
-    A ``SafeCallback`` of its own (the blocking producer does not wrap it again): it cannot
-    raise, and it honours the producer's muting as the wrapper does.
+    Trusted by the blocking producer (it is not wrapped again): it cannot raise, and it
+    honours the producer's muting as ``SafeCallback`` does.
     """
 
-    __slots__ = ("_future", "_reports")
+    __slots__ = ("_owner",)
 
-    def __init__(
-        self,
-        future: asyncio.Future[confluent_kafka.Message],
-        reports: deque[_Report],
-        tally: Any,
-    ) -> None:
-        self._future = future
-        self._reports = reports
-        self._tally = tally
+    _owner: Producer
 
     def __call__(
         self, error: confluent_kafka.KafkaError | None, message: confluent_kafka.Message
     ) -> None:
-        tally: Any = self._tally
+        owner = self._owner
         if error is None:
-            tally.client.answered = True
+            owner._client.answered = True
         else:
+            tally: Any = owner._tally
             if tally.muted:
                 return
             # Counted as the blocking producer counts failures: flush() and close() raise
             # DeliveryError for them, so none goes unnoticed even if no one awaits it.
             tally(error, message)
-        self._reports.append((self._future, error, message))
+        owner._reports.append((self, error, message))
 
 
 class _BothLocks(AbstractContextManager[object]):
@@ -118,15 +118,19 @@ class Producer:
 
     def __init__(self, producer: hop_io.Producer, loop: asyncio.AbstractEventLoop) -> None:
         self._producer = producer
+        self._blocking_write = producer.write
         self._loop = loop
         self._url = producer._url
         producer._wait_when_full = False
         self._produce_lock = threading.RLock()
+        #: The loop thread holds ``_produce_lock`` until its next turn (see ``_hold``).
+        self._holding = False
         self._poll_lock = threading.RLock()
         producer._client_lock = _BothLocks(self._produce_lock, self._poll_lock)
         self._tally = producer._tally
+        self._client = producer._tally.client
         self._reports: deque[_Report] = deque()
-        self._pending: set[asyncio.Future[confluent_kafka.Message]] = set()
+        self._pending: set[_Delivery] = set()
         self._drain_scheduled = False
         self._room = asyncio.Event()
         #: Set by ``_drain`` once nothing awaits its report (``_wait_idle`` makes one).
@@ -193,24 +197,22 @@ class Producer:
         """
         if self._closing or self._failure is not None:
             self._check_writable()
-        future: asyncio.Future[confluent_kafka.Message] = self._loop.create_future()
-        on_delivery = _OnDelivery(future, self._reports, self._tally)
-        lock = self._produce_lock
+        future = _Delivery(loop=self._loop)
+        future._owner = self
         full = True
-        if lock.acquire(False):
+        if self._holding or self._hold():
             try:
-                self._producer.write(message, headers, on_delivery, test, topic, key)
+                self._blocking_write(message, headers, future, test, topic, key)
                 full = False
             except BufferError:
                 pass
-            finally:
-                lock.release()
         if full:
-            await self._write_when_room(on_delivery, message, headers, test, topic, key)
+            await self._write_when_room(future, message, headers, test, topic, key)
         self._pending.add(future)
-        if self._reports and not self._drain_scheduled:
-            self._drain_scheduled = True
-            self._loop.call_soon(self._drain)
+        if self._reports:
+            # Reports served by this write's own poll (the blocking producer polls every 32
+            # messages): resolve them now rather than in a callback of their own.
+            self._drain()
         self._writes += 1
         if not self._writes & 7:
             now = self._last_write = time.monotonic()
@@ -220,9 +222,23 @@ class Producer:
                 self._last_turn = time.monotonic()
         return future
 
+    def _hold(self) -> bool:
+        """Take ``_produce_lock`` for the writes of this turn of the loop (released by
+        ``_let_go`` at the next turn): one lock operation per turn, not two per write.
+        False when the poller holds it."""
+        if not self._produce_lock.acquire(False):
+            return False
+        self._holding = True
+        self._loop.call_soon(self._let_go)
+        return True
+
+    def _let_go(self) -> None:
+        self._holding = False
+        self._produce_lock.release()
+
     async def _write_when_room(
         self,
-        on_delivery: _OnDelivery,
+        future: _Delivery,
         message: object,
         headers: HeadersArg,
         test: bool,
@@ -235,7 +251,7 @@ class Producer:
         while True:
             if lock.acquire(False):
                 try:
-                    self._producer.write(message, headers, on_delivery, test, topic, key)
+                    self._blocking_write(message, headers, future, test, topic, key)
                     return
                 except BufferError:
                     pass
@@ -323,11 +339,12 @@ class Producer:
                 # reason (BrokerUnavailableError...) once the poller has stopped.
                 continue
             pending.discard(future)
-            if future.done():
-                continue  # cancelled by its caller: the message was sent all the same
             if error is None:
-                future.set_result(message)
-            else:
+                try:
+                    future.set_result(message)
+                except asyncio.InvalidStateError:
+                    pass  # cancelled by its caller: the message was sent all the same
+            elif not future.done():
                 future.set_exception(self._delivery_error(error, message))
                 # Also counted for flush() and close(): no "never retrieved" log for it.
                 future.exception()

@@ -127,7 +127,14 @@ def _describe_delivery_error(
     return text
 
 
-class _SafeCallback:
+class _TrustedCallback:
+    """A delivery callback that never raises and honours the producer's muting itself
+    (``hop.aio``'s delivery futures): ``write`` passes it to librdkafka unwrapped."""
+
+    __slots__ = ()
+
+
+class _SafeCallback(_TrustedCallback):
     """Calls a delivery callback of the caller's; logs what it raises instead of letting it
     escape into librdkafka (where it would break flush and close)."""
 
@@ -346,7 +353,12 @@ class Producer:
             target = topic
             if target not in self._valid_topics:
                 self._check_topic(target)
-        on_delivery = self._tally if callback is None else self._safe_callback(callback)
+        if callback is None:
+            on_delivery: Any = self._tally
+        elif isinstance(callback, _TrustedCallback):
+            on_delivery = callback  # safe already (hop.aio's delivery futures)
+        else:
+            on_delivery = self._safe_callback(callback)
         produce = self._producer.produce
         while True:
             try:
@@ -405,8 +417,8 @@ class Producer:
         """The caller's delivery callback, checked and wrapped so that what it raises is
         logged: an exception escaping into librdkafka's poll would break flush() and
         close() (``SystemError``) and lose the other reports."""
-        if isinstance(callback, _SafeCallback):
-            return callback  # safe already (hop.aio makes one per message)
+        if isinstance(callback, _TrustedCallback):
+            return callback  # safe already (hop.aio's delivery futures)
         safe = self._callbacks.get(callback)
         if safe is None:
             if not callable(callback):
