@@ -19,7 +19,8 @@ CONNECT_TIMEOUT_HELP = (
 )
 
 
-def _seconds(text: str) -> float:
+def seconds_arg(text: str) -> float:
+    """An argparse type: zero (wait forever) or more seconds."""
     try:
         value = to_seconds(text, text=True)
     except TypeError:
@@ -37,7 +38,7 @@ def add_connect_timeout(parser: argparse.ArgumentParser) -> None:
     """
     parser.add_argument(
         "--connect-timeout",
-        type=_seconds,
+        type=seconds_arg,
         default=None,
         metavar="SECONDS",
         help=CONNECT_TIMEOUT_HELP,

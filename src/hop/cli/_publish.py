@@ -15,7 +15,6 @@ from typing import Any
 import confluent_kafka
 
 from hop import plugins
-from hop._duration import to_seconds
 from hop.errors import (
     DecodeError,
     DeliveryError,
@@ -29,6 +28,7 @@ from hop.io._url import parse_url
 from hop.models import Blob, JSONBlob, MessageModel
 
 from ._args import add_client_opts, add_logging_opts
+from ._connect import seconds_arg
 from ._errors import CommandFailed, error_line
 from ._json import non_standard_reason
 from ._progress import ProgressBar
@@ -46,16 +46,6 @@ def _builtin_formats() -> list[str]:
     # quotes and which must not depend on what else is installed.
     from_plugins = {label.upper() for label in plugins.plugin_models()}
     return [member.name for member in Deserializer if member.name not in from_plugins]
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = to_seconds(text, text=True)
-    except TypeError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be zero (wait forever) or more: {text!r}")
-    return value
 
 
 def _format(text: str) -> str:
@@ -127,7 +117,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds_arg,
         default=None,
         metavar="SECONDS",
         help="how long to wait for the broker to acknowledge each message; 0 waits forever "
@@ -135,7 +125,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--term-grace",
-        type=_seconds,
+        type=seconds_arg,
         default=_TERM_GRACE,
         metavar="SECONDS",
         help="after SIGTERM, how long to keep delivering what is queued before giving up "
@@ -143,7 +133,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--connect-timeout",
-        type=_seconds,
+        type=seconds_arg,
         default=None,
         metavar="SECONDS",
         help="give up when no broker has answered at all within this time (refused, unknown "
