@@ -319,6 +319,7 @@ class RegistryClient:
                         )
                     chunks.append(chunk)
         except urllib.error.HTTPError as exc:
+            exc.close()  # it holds the answer's connection: closed now, not when collected
             if exc.code == 404:
                 return None
             reason = "the credential was refused" if exc.code in (401, 403) else exc.reason
