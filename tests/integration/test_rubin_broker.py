@@ -28,16 +28,9 @@ OTHER_ID = 777_001
 
 @pytest.fixture(autouse=True)
 def fresh_caches(config_home: Path) -> Iterator[None]:
-    def clear() -> None:
-        _schema_registry._schemas.clear()
-        _schema_registry._misses.clear()
-        _schema_registry._failing.clear()
-        _schema_registry._sources.clear()
-        _schema_registry._default = None
-
-    clear()
+    _schema_registry._forget_everything()
     yield
-    clear()
+    _schema_registry._forget_everything()
 
 
 def publish_raw(topic_url: str, bodies: list[bytes], headers: Any = None) -> None:

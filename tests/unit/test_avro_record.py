@@ -36,16 +36,9 @@ SMALL_SCHEMA: dict[str, Any] = {
 def fresh_caches(config_home: Path) -> Iterator[None]:
     """No schema, miss or failing registry remembered from another test."""
 
-    def clear() -> None:
-        _schema_registry._schemas.clear()
-        _schema_registry._misses.clear()
-        _schema_registry._failing.clear()
-        _schema_registry._sources.clear()
-        _schema_registry._default = None
-
-    clear()
+    _schema_registry._forget_everything()
     yield
-    clear()
+    _schema_registry._forget_everything()
 
 
 def warnings_about(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:

@@ -611,3 +611,15 @@ def default_sources() -> SchemaSources:
         found = sources_for("", None)
     _default = (variable, found)
     return found
+
+
+def _forget_everything() -> None:
+    """Forget every schema, miss, failing registry and source set this process found (for
+    tests, which must not see another test's registry)."""
+    global _default
+    with _lock:
+        _schemas.clear()
+        _misses.clear()
+        _failing.clear()
+    _sources.clear()
+    _default = None
