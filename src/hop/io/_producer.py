@@ -209,6 +209,9 @@ class Producer:
         self._client_errors = _ClientErrors(f"producer for {url}", secure=auth is not None, url=url)
         self._tally = _DeliveryTally(self._client_errors, self._max_bytes)
         self._unpolled = 0
+        #: ``write`` serves delivery reports every this many messages (hop.aio serves them
+        #: itself: it sets this out of reach).
+        self._poll_every = 32
         #: False: a full local queue raises ``BufferError`` from ``write`` (for hop.aio).
         self._wait_when_full = True
         #: Held while the client is closed (hop.aio sets a lock its threads share).
@@ -393,7 +396,7 @@ class Producer:
                 raise translate_kafka_error(exc, f"writing to {target} at {self._url}") from exc
         # Serve delivery reports now and then; flush() and close() serve the rest.
         self._unpolled += 1
-        if self._unpolled >= 32:
+        if self._unpolled >= self._poll_every:
             self._unpolled = 0
             self._producer.poll(0)
 
