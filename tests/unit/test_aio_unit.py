@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -82,6 +84,52 @@ def test_a_delivery_future_is_its_own_delivery_callback() -> None:
                 await producer.write({"n": n})
             assert await asyncio.wait_for(future, 1.0) is delivered
             assert len(producer) == 31
+        finally:
+            blocking._producer = real
+            producer.abandon()
+
+    asyncio.run(main())
+
+
+class _OverlapClient(_RecordingClient):
+    """A client whose ``poll`` takes a moment and notes when two threads poll at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.polling = 0
+        self.overlaps = 0
+        self.loop_polls = 0
+        self.loop_thread = threading.get_ident()
+
+    def poll(self, timeout: float = 0) -> int:
+        self.polling += 1
+        if self.polling > 1:
+            self.overlaps += 1
+        if threading.get_ident() == self.loop_thread:
+            self.loop_polls += 1
+        time.sleep(0.0005)
+        self.polling -= 1
+        return 0
+
+
+def test_one_thread_at_a_time_serves_delivery_reports() -> None:
+    """Issue 21 (the loop is never blocked long): the loop's poll (every 32 writes) and the
+    poller's never serve reports together; two threads serving at once traded the GIL for
+    every report and held one write for 35-75 ms."""
+
+    async def main() -> None:
+        producer = await aio.Stream(auth=False).open("kafka://127.0.0.1:1/t", "w")
+        blocking = producer.blocking
+        real, client = blocking._producer, _OverlapClient()
+        try:
+            blocking._producer = client  # type: ignore[assignment]
+            blocking._client_errors.answered = True  # no reachability checks: just polls
+            for _ in range(20):
+                for i in range(64):
+                    await producer.write({"n": i})
+                await asyncio.sleep(0.012)  # idle long enough for the poller to serve
+            assert client.loop_polls >= 10  # the writer served reports itself
+            assert client.overlaps == 0
         finally:
             blocking._producer = real
             producer.abandon()
