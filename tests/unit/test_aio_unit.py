@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -65,16 +67,27 @@ class _RecordingClient:
         return 0
 
 
+@contextlib.asynccontextmanager
+async def _producer_on(client: _RecordingClient) -> AsyncIterator[aio.Producer]:
+    """A ``hop.aio.Producer`` whose librdkafka client is ``client`` (abandoned at the end)."""
+    producer = await aio.Stream(auth=False).open("kafka://127.0.0.1:1/t", "w")
+    blocking = producer.blocking
+    real = blocking._producer
+    try:
+        blocking._producer = client  # type: ignore[assignment]
+        yield producer
+    finally:
+        blocking._producer = real
+        producer.abandon()
+
+
 def test_a_delivery_future_is_its_own_delivery_callback() -> None:
     """Issue 21 (throughput): one object per message; the future given to librdkafka, unwrapped,
     resolves on the loop with the delivered message."""
 
     async def main() -> None:
-        producer = await aio.Stream(auth=False).open("kafka://127.0.0.1:1/t", "w")
-        blocking = producer.blocking
-        real, client = blocking._producer, _RecordingClient()
-        try:
-            blocking._producer = client  # type: ignore[assignment]
+        client = _RecordingClient()
+        async with _producer_on(client) as producer:
             future = await producer.write({"n": 1})
             assert client.callbacks == [future]
             delivered = object()
@@ -84,9 +97,6 @@ def test_a_delivery_future_is_its_own_delivery_callback() -> None:
                 await producer.write({"n": n})
             assert await asyncio.wait_for(future, 1.0) is delivered
             assert len(producer) == 31
-        finally:
-            blocking._producer = real
-            producer.abandon()
 
     asyncio.run(main())
 
@@ -118,20 +128,15 @@ def test_one_thread_at_a_time_serves_delivery_reports() -> None:
     every report and held one write for 35-75 ms."""
 
     async def main() -> None:
-        producer = await aio.Stream(auth=False).open("kafka://127.0.0.1:1/t", "w")
-        blocking = producer.blocking
-        real, client = blocking._producer, _OverlapClient()
-        try:
-            blocking._producer = client  # type: ignore[assignment]
-            blocking._client_errors.answered = True  # no reachability checks: just polls
+        client = _OverlapClient()
+        async with _producer_on(client) as producer:
+            # No reachability checks (the client has no list_topics): only polls.
+            producer.blocking._client_errors.answered = True
             for _ in range(20):
                 for i in range(64):
                     await producer.write({"n": i})
                 await asyncio.sleep(0.012)  # idle long enough for the poller to serve
             assert client.loop_polls >= 10  # the writer served reports itself
             assert client.overlaps == 0
-        finally:
-            blocking._producer = real
-            producer.abandon()
 
     asyncio.run(main())

@@ -51,6 +51,8 @@ _REACH_WAIT = 0.01
 YIELD_EVERY = 0.002
 #: The poller leaves serving to the writer while it wrote this recently (seconds).
 _WRITING = 0.005
+#: How long a writer sleeps when it finds the poller serving reports (seconds).
+_BACK_OFF = 0.001
 #: Delivery reports resolved per turn of the loop, at most.
 _DRAIN_BATCH = 2000
 
@@ -84,11 +86,7 @@ class _Delivery(asyncio.Future[confluent_kafka.Message], TrustedCallback):
             owner._client.answered = True
             if owner._on_loop:
                 # Served by the loop's own poll (``Producer._serve_here``): resolve now.
-                owner._pending.discard(self)
-                try:
-                    self.set_result(message)
-                except asyncio.InvalidStateError:
-                    pass  # cancelled by its caller: the message was sent all the same
+                self._delivered(message)
                 return
         else:
             tally: Any = owner._tally
@@ -98,6 +96,14 @@ class _Delivery(asyncio.Future[confluent_kafka.Message], TrustedCallback):
             # DeliveryError for them, so none goes unnoticed even if no one awaits it.
             tally(error, message)
         owner._reports.append((self, error, message))
+
+    def _delivered(self, message: confluent_kafka.Message) -> None:
+        """On the loop: the broker acknowledged the message."""
+        self._owner._pending.discard(self)
+        try:
+            self.set_result(message)
+        except asyncio.InvalidStateError:
+            pass  # cancelled by its caller: the message was sent all the same
 
 
 class _BothLocks(AbstractContextManager[object]):
@@ -141,8 +147,6 @@ class Producer:
         #: True while the loop thread itself polls: reports then resolve their futures at
         #: once (they are served on the loop's thread).
         self._on_loop = False
-        #: Set by ``_serve_here`` when the poller was serving: the writer waits a moment.
-        self._backing_off = False
         self._produce_lock = threading.RLock()
         #: The loop thread holds ``_produce_lock`` until its next turn (see ``_hold``).
         self._holding = False
@@ -230,28 +234,29 @@ class Producer:
             await self._write_when_room(future, message, headers, test, topic, key)
         self._pending.add(future)
         writes = self._writes = self._writes + 1
-        if not writes & 31 and self._serve_here():
-            # A task writing in a tight loop never suspends otherwise: give others a turn
-            # (and the poller time to finish, when it is serving).
-            await asyncio.sleep(0.001 if self._backing_off else 0)
-            self._backing_off = False
-            self._last_turn = time.monotonic()
+        if not writes & 31:
+            pause = self._serve_here()
+            if pause is not None:
+                # A task writing in a tight loop never suspends otherwise: give others a
+                # turn (and the poller time to finish, when it is serving).
+                await asyncio.sleep(pause)
+                self._last_turn = time.monotonic()
         return future
 
-    def _serve_here(self) -> bool:
+    def _serve_here(self) -> float | None:
         """Every 32 writes (as the blocking producer does): serve the delivery reports on
         the loop's own thread, resolving their futures directly, while the poller stands
         aside. Only one thread serves at a time: the loop's ``poll`` and the poller's, run
-        together, would fight over the GIL for every report. True when the writer has had
-        the loop for longer than ``YIELD_EVERY``."""
+        together, would fight over the GIL for every report. Returns how long the writer
+        should sleep before it goes on: 1 ms when the poller was serving, 0 (a turn of the
+        loop) when the writer has had the loop for longer than ``YIELD_EVERY``, else None."""
         if not self._holding:
-            return time.monotonic() - self._last_turn > YIELD_EVERY
+            return self._turn_due()
         if not self._poll_lock.acquire(False):
             # The poller is serving (it began before this burst of writes): writing on
             # meanwhile would make the two threads trade the GIL for every report it serves.
             self._last_write = time.monotonic()
-            self._backing_off = True
-            return True
+            return _BACK_OFF
         if self._reports:
             self._drain()  # those the poller served: before the later ones
         self._on_loop = True
@@ -266,8 +271,13 @@ class Producer:
             self._room.set()
             if not self._pending:
                 self._wake_idle()
-        now = self._last_write = time.monotonic()
-        return now - self._last_turn > YIELD_EVERY
+        self._last_write = time.monotonic()
+        return self._turn_due()
+
+    def _turn_due(self) -> float | None:
+        """0 (sleep for a turn of the loop) when the writer has had it longer than
+        ``YIELD_EVERY``, else None."""
+        return 0 if time.monotonic() - self._last_turn > YIELD_EVERY else None
 
     def _hold(self) -> bool:
         """Take ``_produce_lock`` for the writes of this turn of the loop (released by
@@ -337,9 +347,9 @@ class Producer:
         try:
             while not self._stop.is_set():
                 if time.monotonic() - self._last_write < _WRITING:
-                    # A writer is busy: its writes serve the reports (the blocking
-                    # producer polls every 32 messages); polling here too would only make
-                    # the two threads fight over the GIL for every report.
+                    # A writer is busy: its writes serve the reports (``_serve_here``,
+                    # every 32 messages); polling here too would only make the two threads
+                    # fight over the GIL for every report.
                     self._wake.wait(_WRITING)
                     self._wake.clear()
                     continue
@@ -385,13 +395,11 @@ class Producer:
                 # Dropped because the client is being ended: the future fails with the
                 # reason (BrokerUnavailableError...) once the poller has stopped.
                 continue
-            pending.discard(future)
             if error is None:
-                try:
-                    future.set_result(message)
-                except asyncio.InvalidStateError:
-                    pass  # cancelled by its caller: the message was sent all the same
-            elif not future.done():
+                future._delivered(message)
+                continue
+            pending.discard(future)
+            if not future.done():
                 future.set_exception(self._delivery_error(error, message))
                 # Also counted for flush() and close(): no "never retrieved" log for it.
                 future.exception()
