@@ -1,9 +1,10 @@
 """The asyncio consumer: ``hop.aio.Consumer``, a blocking ``hop.io.Consumer`` driven from an
 event loop.
 
-Shape (see docs/asyncio.md): batches are fetched by the blocking consumer's own fetch
-(``_next_batch``: what librdkafka has ready, else one message waited for up to
-``batch_timeout``) in a worker thread of the consumer's own; each message is then filtered,
+Shape (see docs/asyncio.md): what librdkafka has ready is taken on the loop without waiting
+(the blocking consumer's ``_ready_batch``); only when nothing is does the blocking
+consumer's own fetch (``_next_batch``: one message waited for up to ``batch_timeout``) run
+in a worker thread of the consumer's own; each message is then filtered,
 decoded and committed on the loop by the blocking consumer's own per-message steps
 (``_read_steps``), one message per ``__anext__``, so both APIs hand out the same messages
 with the same offsets stored at the same moment. Messages over ``_BIG`` bytes are decoded
@@ -138,7 +139,8 @@ class Consumer:
         return _Messages(self, True, False, autocommit, batch_size, batch_timeout, skip_duplicates)
 
     async def _fetch(self, size: int, wait: float) -> None:
-        """Fill the buffer with the next batch, fetched in the worker thread.
+        """Fill the buffer with the next batch: what librdkafka has ready, else a batch
+        waited for in the worker thread.
 
         A fetch abandoned by a cancelled task is kept and its messages are handed out next
         time: cancelling a read loses nothing.
@@ -146,6 +148,13 @@ class Consumer:
         fetching = self._fetching
         if fetching is None:
             blocking = self._consumer
+            if not blocking._topic_check_due(blocking._until_eos):
+                # What librdkafka has ready is taken here, without a trip to the worker
+                # (consume with no wait: tens of microseconds for a batch).
+                ready = blocking._ready_batch(size)
+                if ready:
+                    self._buffer.extend(ready)
+                    return
             fetching = self._fetching = self._worker.submit(
                 blocking._next_batch, size, wait, blocking._until_eos
             )

@@ -539,14 +539,11 @@ class Consumer:
         """What is ready, without waiting; only when nothing is, one message waited for up
         to ``wait`` s, so that a trickle of alerts is delivered at once rather than per
         batch_timeout. Empty when nothing came. Looks for missing topics now and then."""
-        if self._assignment.missing and not until_eos:
-            now = time.monotonic()
-            if now >= self._next_topic_check:
-                self._next_topic_check = now + 1.0
-                self._look_for_missing_topics()
-        batch: list[confluent_kafka.Message] = self._consumer.consume(size, 0)
+        if self._topic_check_due(until_eos):
+            self._next_topic_check = time.monotonic() + 1.0
+            self._look_for_missing_topics()
+        batch = self._ready_batch(size)
         if batch:
-            self.last_arrival = time.monotonic()
             return batch
         first = self._consumer.poll(wait)
         if first is not None:
@@ -556,6 +553,18 @@ class Consumer:
         if self._subscribed and not self._assignment.known:
             self._check_join(until_eos)
         return []
+
+    def _topic_check_due(self, until_eos: bool) -> bool:
+        """Whether ``_next_batch`` looks for missing topics now (up to a second)."""
+        due = bool(self._assignment.missing) and not until_eos
+        return due and time.monotonic() >= self._next_topic_check
+
+    def _ready_batch(self, size: int) -> list[confluent_kafka.Message]:
+        """What librdkafka has ready, without waiting (``hop.aio`` runs it on its loop)."""
+        batch: list[confluent_kafka.Message] = self._consumer.consume(size, 0)
+        if batch:
+            self.last_arrival = time.monotonic()
+        return batch
 
     def _stop_partition(self, raw: confluent_kafka.Message) -> bool:
         """A partition reached ``end_at``: fetch no more of it. Say whether every partition
