@@ -8,12 +8,14 @@ import inspect
 import threading
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 import hop.io
 from hop import aio
+from hop._local_broker import free_port
 from hop.errors import ConfigurationError
 
 
@@ -75,6 +77,7 @@ async def _producer_on(client: _RecordingClient) -> AsyncIterator[aio.Producer]:
     real = blocking._producer
     try:
         blocking._producer = client  # type: ignore[assignment]
+        producer._produce = client.produce  # write's direct way to the client
         yield producer
     finally:
         blocking._producer = real
@@ -140,3 +143,24 @@ def test_one_thread_at_a_time_serves_delivery_reports() -> None:
             assert client.overlaps == 0
 
     asyncio.run(main())
+
+
+def test_writes_go_on_while_no_broker_has_answered_yet() -> None:
+    """Issue 21 (throughput): until a broker answers, the poller asks for metadata now and
+    then; it held the lock writes need while it waited (10 ms at a time), so 5,000 writes
+    took 0.66 s. Now only closing waits for it: they take about 0.05 s."""
+
+    async def main() -> float:
+        url = f"kafka://127.0.0.1:{free_port()}/t"  # nothing listens: no broker ever answers
+        producer = await aio.Stream(auth=False).open(
+            url, "w", connect_timeout=timedelta(seconds=30)
+        )
+        try:
+            started = time.perf_counter()
+            for i in range(5000):
+                await producer.write({"i": i})
+            return time.perf_counter() - started
+        finally:
+            producer.abandon()
+
+    assert asyncio.run(main()) < 0.3

@@ -28,6 +28,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
@@ -38,20 +39,21 @@ from hop import io as hop_io
 from hop.errors import ClientError, DeliveryError, HopError, StreamStateError
 from hop.io import HeadersArg
 
-from ._internals import TrustedCallback, describe_delivery_error
+from ._internals import TrustedCallback, describe_delivery_error, pack
 
 logger = logging.getLogger("hop.io")
 
 #: How long the poller waits for delivery reports per pass (and how soon it notices close).
 _POLL_WAIT = 0.005
-#: While no broker has answered yet, how long each reachability check may take (the loop
-#: waits for ``_produce_lock`` that long at most).
+#: While no broker has answered yet, how long each metadata probe may wait (under
+#: ``_poll_lock`` only: writes go on meanwhile).
 _REACH_WAIT = 0.01
 #: A writer or reader that has not let the loop run for this long gives it a turn.
 YIELD_EVERY = 0.002
 #: The poller leaves serving to the writer while it wrote this recently (seconds).
 _WRITING = 0.005
-#: How long a writer sleeps when it finds the poller serving reports (seconds).
+#: How long a writer waits at most when it finds the poller serving reports (seconds); the
+#: poller wakes it as soon as it is done.
 _BACK_OFF = 0.001
 #: Delivery reports resolved per turn of the loop, at most.
 _DRAIN_BATCH = 2000
@@ -86,7 +88,12 @@ class _Delivery(asyncio.Future[confluent_kafka.Message], TrustedCallback):
             owner._client.answered = True
             if owner._on_loop:
                 # Served by the loop's own poll (``Producer._serve_here``): resolve now.
-                self._delivered(message)
+                # (``_delivered``, inlined: this runs for nearly every message.)
+                owner._pending.discard(self)
+                try:
+                    self.set_result(message)
+                except asyncio.InvalidStateError:
+                    pass  # cancelled by its caller: the message was sent all the same
                 return
         else:
             tally: Any = owner._tally
@@ -104,6 +111,11 @@ class _Delivery(asyncio.Future[confluent_kafka.Message], TrustedCallback):
             self.set_result(message)
         except asyncio.InvalidStateError:
             pass  # cancelled by its caller: the message was sent all the same
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class _BothLocks(AbstractContextManager[object]):
@@ -137,6 +149,10 @@ class Producer:
     def __init__(self, producer: hop_io.Producer, loop: asyncio.AbstractEventLoop) -> None:
         self._producer = producer
         self._blocking_write = producer.write
+        # For ``write``'s direct way to librdkafka.
+        self._produce: Callable[..., None] = producer._producer.produce
+        self._sender = producer._sender
+        self._default_topic = producer._default_topic
         self._loop = loop
         self._url = producer._url
         producer._wait_when_full = False
@@ -151,6 +167,10 @@ class Producer:
         #: The loop thread holds ``_produce_lock`` until its next turn (see ``_hold``).
         self._holding = False
         self._poll_lock = threading.RLock()
+        #: True while the poller serves delivery reports (not while it asks for metadata).
+        self._poller_serving = False
+        #: A writer waiting for the poller to finish serving (``_await_poller``).
+        self._writer_waiting: asyncio.Future[None] | None = None
         producer._client_lock = _BothLocks(self._produce_lock, self._poll_lock)
         self._tally = producer._tally
         self._client = producer._tally.client
@@ -226,7 +246,27 @@ class Producer:
         full = True
         if self._holding or self._hold():
             try:
-                self._blocking_write(message, headers, future, test, topic, key)
+                if (
+                    topic is None
+                    and self._default_topic is not None
+                    and self._producer._ended is None
+                    and self._client.stopping is None
+                ):
+                    # The common case, straight to librdkafka: the blocking write's packing,
+                    # without the checks and choices it makes for every message (this
+                    # stream's own topic, the client not ended, the callback trusted).
+                    body, packed = pack(message, headers, test, self._sender)
+                    try:
+                        self._produce(
+                            self._default_topic, body, key, headers=packed, on_delivery=future
+                        )
+                    except BufferError:
+                        raise
+                    except Exception:
+                        # Nothing was queued: the blocking write raises it as hop's error.
+                        self._blocking_write(message, headers, future, test, topic, key)
+                else:
+                    self._blocking_write(message, headers, future, test, topic, key)
                 full = False
             except BufferError:
                 pass
@@ -239,7 +279,10 @@ class Producer:
             if pause is not None:
                 # A task writing in a tight loop never suspends otherwise: give others a
                 # turn (and the poller time to finish, when it is serving).
-                await asyncio.sleep(pause)
+                if pause:
+                    await self._await_poller()
+                else:
+                    await asyncio.sleep(0)
                 self._last_turn = time.monotonic()
         return future
 
@@ -253,6 +296,8 @@ class Producer:
         if not self._holding:
             return self._turn_due()
         if not self._poll_lock.acquire(False):
+            if not self._poller_serving:
+                return self._turn_due()  # it is asking for metadata: serve next time
             # The poller is serving (it began before this burst of writes): writing on
             # meanwhile would make the two threads trade the GIL for every report it serves.
             self._last_write = time.monotonic()
@@ -273,6 +318,19 @@ class Producer:
                 self._wake_idle()
         self._last_write = time.monotonic()
         return self._turn_due()
+
+    async def _await_poller(self) -> None:
+        """Wait until the poller has served what it was serving (it wakes this writer),
+        ``_BACK_OFF`` at most."""
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._writer_waiting = waiter
+        timer = self._loop.call_later(_BACK_OFF, _wake, waiter)
+        try:
+            if self._poller_serving:  # else it finished before it could see the waiter
+                await waiter
+        finally:
+            timer.cancel()
+            self._writer_waiting = None
 
     def _turn_due(self) -> float | None:
         """0 (sleep for a turn of the loop) when the writer has had it longer than
@@ -359,12 +417,29 @@ class Producer:
                             f"this producer for {self._url} is closed"
                         )
                         break
-                    producer._serve(_POLL_WAIT)
+                    self._poller_serving = True
+                    try:
+                        producer._serve(_POLL_WAIT)
+                    finally:
+                        self._poller_serving = False
+                waiter = self._writer_waiting
+                if waiter is not None:
+                    self._call_soon(_wake, waiter)  # done serving: the writer goes on
                 if errors.stopping is not None or (self._pending and not producer._reached):
-                    with self._produce_lock:
-                        producer._check_client(context)
-                        if self._pending:
-                            producer._check_reached(_REACH_WAIT, context)
+                    reached = False
+                    if errors.stopping is None:
+                        # Wait for a broker's answer while writes go on: only _poll_lock
+                        # (closing needs it too), not the _produce_lock that writes need.
+                        with self._poll_lock:
+                            if not producer._released:
+                                reached = producer._probe(_REACH_WAIT)
+                    if not reached:
+                        with self._produce_lock:
+                            # What may end the client (no broker within connect_timeout,
+                            # a refused credential): brief, since the probe waited.
+                            producer._check_client(context)
+                            if self._pending:
+                                producer._check_reached(0, context)
                 if self._reports and not self._drain_scheduled:
                     self._drain_scheduled = True
                     self._call_soon(self._drain)

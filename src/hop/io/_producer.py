@@ -520,6 +520,17 @@ class Producer:
         afterwards a broker that went away is waited for."""
         return self._client_errors.answered
 
+    def _probe(self, wait: float) -> bool:
+        """Ask for metadata, waiting up to ``wait`` s; say whether a broker answered (and
+        remember that one did)."""
+        try:
+            self._producer.list_topics(timeout=max(wait, 0.001))
+        except confluent_kafka.KafkaException:
+            return False
+        self._client_errors.answered = True
+        self._client_errors.quiet_until = 0.0  # an outage from now on is worth a warning
+        return True
+
     def _check_reached(self, wait: float, context: str) -> None:
         """Until some broker has answered, ask for metadata (waiting up to ``wait`` s); give
         up when none has answered within the connect timeout, or at once when the TLS
@@ -531,13 +542,7 @@ class Producer:
         """
         if self._reached or self._connect_timeout is None:
             return
-        try:
-            self._producer.list_topics(timeout=max(wait, 0.001))
-        except confluent_kafka.KafkaException:
-            pass
-        else:
-            self._client_errors.answered = True
-            self._client_errors.quiet_until = 0.0  # an outage from now on is worth a warning
+        if self._probe(wait):
             return
         self._serve(0)  # serves the error and log callbacks, and delivery reports
         errors = self._client_errors
