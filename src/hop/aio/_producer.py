@@ -296,11 +296,11 @@ class Producer:
         if not self._holding:
             return self._turn_due()
         if not self._poll_lock.acquire(False):
+            self._last_write = time.monotonic()  # the poller stands aside after it
             if not self._poller_serving:
                 return self._turn_due()  # it is asking for metadata: serve next time
             # The poller is serving (it began before this burst of writes): writing on
             # meanwhile would make the two threads trade the GIL for every report it serves.
-            self._last_write = time.monotonic()
             return _BACK_OFF
         if self._reports:
             self._drain()  # those the poller served: before the later ones
