@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,7 +27,7 @@ from hop.errors import (
     JournalError,
     StreamStateError,
 )
-from hop.io import Producer, StartPosition, Stream
+from hop.io import Consumer, Producer, StartPosition, Stream
 from hop.robust_publisher import RobustProducer
 from tests.support.messages import content
 from tests.support.waiting import wait_until
@@ -41,6 +42,39 @@ def _read(url: str, *, skip_duplicates: bool = False) -> list[int]:
     stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
     with stream.open(url, "r", skip_duplicates=skip_duplicates) as consumer:
         return [content(message)["i"] for message in consumer]
+
+
+def _read_after_restart(url: str, within: float = 60.0) -> list[int]:
+    """``_read`` for a broker just killed and restarted: a reader that has not reached the end
+    of every partition within ``within`` s is stopped and a fresh one tried once, with a
+    warning naming the partitions that never ended. (Once in CI, under load, a reader
+    started right after such a restart waited for ever for the end of a partition; it was
+    never reproduced here. What this test checks is what the publisher left on the broker.)
+    """
+    for _ in range(2):
+        stream = Stream(auth=False, start_at=StartPosition.EARLIEST, until_eos=True)
+        with stream.open(url, "r") as consumer:
+            gave_up = threading.Event()
+
+            def give_up(reader: Consumer = consumer, flag: threading.Event = gave_up) -> None:
+                flag.set()
+                reader.stop()
+
+            timer = threading.Timer(within, give_up)
+            timer.start()
+            try:
+                read = [content(message)["i"] for message in consumer]
+            finally:
+                timer.cancel()
+            if not gave_up.is_set():
+                return read
+            unfinished = sorted(consumer._assignment.partitions - consumer._assignment.at_end)
+            warnings.warn(
+                f"a reader of {url} did not reach the end of {unfinished} within {within} s "
+                f"({len(read)} messages read); trying a fresh one",
+                stacklevel=1,
+            )
+    pytest.fail(f"no reader of {url} reached the end of every partition within {within} s")
 
 
 def _publisher(
@@ -242,7 +276,7 @@ def test_broker_killed_and_restarted_in_the_middle_of_a_stream(
         process.kill()
         process.wait()
     assert rest.split()[-1] == "stopped"
-    after = _read(url)
+    after = _read_after_restart(url)
     assert 0 < len(before) < 2000
     assert set(before) | set(after) == set(range(2000))
 
