@@ -88,12 +88,7 @@ class _Delivery(asyncio.Future[confluent_kafka.Message], TrustedCallback):
             owner._client.answered = True
             if owner._on_loop:
                 # Served by the loop's own poll (``Producer._serve_here``): resolve now.
-                # (``_delivered``, inlined: this runs for nearly every message.)
-                owner._pending.discard(self)
-                try:
-                    self.set_result(message)
-                except asyncio.InvalidStateError:
-                    pass  # cancelled by its caller: the message was sent all the same
+                self._delivered(message)
                 return
         else:
             tally: Any = owner._tally
@@ -290,9 +285,10 @@ class Producer:
         """Every 32 writes (as the blocking producer does): serve the delivery reports on
         the loop's own thread, resolving their futures directly, while the poller stands
         aside. Only one thread serves at a time: the loop's ``poll`` and the poller's, run
-        together, would fight over the GIL for every report. Returns how long the writer
-        should sleep before it goes on: 1 ms when the poller was serving, 0 (a turn of the
-        loop) when the writer has had the loop for longer than ``YIELD_EVERY``, else None."""
+        together, would fight over the GIL for every report. Returns what the writer should
+        do before it goes on: ``_BACK_OFF`` when the poller is serving (wait for it,
+        ``_await_poller``), 0 (a turn of the loop) when the writer has had the loop for
+        longer than ``YIELD_EVERY``, else None (go on at once)."""
         if not self._holding:
             return self._turn_due()
         if not self._poll_lock.acquire(False):
